@@ -1,0 +1,80 @@
+"""Settings for a hoidap deployment: typed defaults here, a TOML file for deployments, env for secrets.
+
+Precedence: defaults < config file (`--config`, else DATA_DIR/hoidap.toml, else ./hoidap.toml)
+< environment variables for machine-specific values (HOIDAP_DATA_DIR) and the LLM connection
+(HOIDAP_LLM_BASE_URL, HOIDAP_LLM_MODEL, HOIDAP_LLM_API_KEY). Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from index.settings import IndexSettings, setting
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = REPO_ROOT / "samples"
+
+
+@dataclass
+class LLMSettings:
+    base_url: str = setting("", "OpenAI-compatible server URL (vLLM, llama.cpp, Ollama…); empty = no LLM.")
+    model: str = setting("", "Model name the server expects.")
+    api_key: str = setting("", "API key, if the server wants one (from HOIDAP_LLM_API_KEY).")
+    timeout_s: float = setting(30.0, "Give up on the LLM after this many seconds and answer extractively.")
+
+
+@dataclass
+class Settings:
+    data_dir: Path = setting(Path("data"), "Where the index, caches and logs live ($HOIDAP_DATA_DIR).")
+    top_k: int = setting(5, "Passages shown with each answer.")
+    max_question_chars: int = setting(2000, "Longer questions are refused with a message.")
+    host: str = setting("127.0.0.1", "Address the web app listens on.")
+    port: int = setting(7860, "Port the web app listens on.")
+    index: IndexSettings = field(default_factory=IndexSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+
+
+class ConfigError(Exception):
+    """The config file is unreadable or names an unknown setting."""
+
+
+def _apply(target, values: dict, where: str) -> None:
+    known = {f.name: f for f in fields(target)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: thiết lập không tồn tại '{key}' (unknown setting)")
+        current = getattr(target, key)
+        if isinstance(value, dict):
+            _apply(current, value, f"{where}.{key}")
+        elif isinstance(current, Path):
+            setattr(target, key, Path(value))
+        elif isinstance(current, tuple):
+            setattr(target, key, tuple(value))
+        else:
+            setattr(target, key, value)
+
+
+def load_settings(data_dir: str | Path | None = None, config_file: str | Path | None = None,
+                  env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    settings = Settings()
+    chosen_dir = Path(data_dir or env.get("HOIDAP_DATA_DIR") or "data")
+    candidates = [Path(config_file)] if config_file else [chosen_dir / "hoidap.toml", Path("hoidap.toml")]
+    for path in candidates:
+        if path.is_file():
+            try:
+                values = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{path}: không đọc được tệp cấu hình ({exc})") from exc
+            _apply(settings, values, str(path))
+            break
+        if config_file:
+            raise ConfigError(f"{path}: không tìm thấy tệp cấu hình")
+    settings.data_dir = chosen_dir if (data_dir or env.get("HOIDAP_DATA_DIR")) else settings.data_dir
+    for attr, var in (("base_url", "HOIDAP_LLM_BASE_URL"), ("model", "HOIDAP_LLM_MODEL"), ("api_key", "HOIDAP_LLM_API_KEY")):
+        if env.get(var):
+            setattr(settings.llm, attr, env[var])
+    return settings

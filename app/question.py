@@ -1,0 +1,115 @@
+"""What a Vietnamese question asks: its type, its content terms and the places it names.
+
+Works on questions with or without diacritics (matching is done on accent-folded syllables).
+Leaves out finding the answer (answer.py) and conversation context (follow-ups).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from ingest.textnorm import fold_diacritics, normalize_text
+from ingest.metadata import PLACE_UNITS
+
+# Cue phrases, folded, checked in order: the first that occurs decides the type.
+_TYPE_CUES = (
+    ("when", ("khi nao", "bao gio", "nam nao", "ngay nao", "thang nao", "thoi gian nao", "luc nao", "dip nao")),
+    ("how_many", ("bao nhieu", "may ", "ty le", "ti le", "so luong", "tong so", "bao xa")),
+    ("who", (" ai", "ai ", "dong chi nao", "nguoi nao", "ong nao", "ba nao", "ten gi", "la ai")),
+    ("where", ("o dau", "noi nao", "dia diem nao", "tai dau", "xa nao", "huyen nao", "tinh nao", "ban nao")),
+    ("yes_no", ("co phai", "phai khong", "dung khong", "hay khong", "chua")),
+)
+# Question scaffolding and function words, folded: they say nothing about the topic.
+STOPWORDS = set(
+    "co bao nhieu may la gi nao ai o dau khi the thi sao cua va cac nhung duoc da trong tai voi cho mot "
+    "nhu den tu ve theo bang hay hoac khong phai nay do ra vao len con dang se ti ty le so luong tong "
+    "hien nay hien toan bo gio nam ngay thang luc dip ten ong ba chi anh em chua dung vay nhe a u".split()
+)
+# Words present in nearly every article of this kind: they count, but little.
+GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban nhan dan cong tac thuc hien".split())
+_SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
+_UNITS_FOLDED = tuple(fold_diacritics(u) for u in PLACE_UNITS)
+
+
+@dataclass
+class ParsedQuestion:
+    text: str
+    qtype: str
+    terms: list[str]  # folded content syllables, in order
+    places: list[str] = field(default_factory=list)  # folded place names ("mai son")
+    weights: dict[str, float] = field(default_factory=dict)  # term → how telling it is (IDF)
+
+    @property
+    def bigrams(self) -> set[str]:
+        return {f"{a} {b}" for a, b in zip(self.terms, self.terms[1:])}
+
+    @property
+    def numbers(self) -> set[str]:
+        """Figures the question itself gives ("năm 2021"): context to match, never the answer."""
+        return {t for t in self.terms if t[0].isdigit()}
+
+    @property
+    def wants_percent(self) -> bool:
+        folded = " " + " ".join(folded_syllables(self.text)) + " "
+        return any(cue in folded for cue in (" ty le ", " ti le ", " phan tram ")) or "%" in self.text
+
+    def weight(self, term: str) -> float:
+        return self.weights.get(term, 0.4 if term in GENERIC else 1.0)
+
+
+def question_type(folded: str) -> str:
+    padded = f" {folded} "
+    for qtype, cues in _TYPE_CUES:
+        if any(cue in padded for cue in cues):
+            return qtype
+    return "what"
+
+
+def folded_syllables(text: str) -> list[str]:
+    return [fold_diacritics(t) for t in _SYLLABLE.findall(normalize_text(text).lower())]
+
+
+def find_places(question: str, known_places: list[str]) -> list[str]:
+    """Places named in the question: after a unit word, a known place, or a capitalised name."""
+    text = normalize_text(question)
+    folded = " " + " ".join(folded_syllables(text)) + " "
+    found: list[str] = []
+    for place in known_places:
+        name = fold_diacritics(place).lower()
+        for unit in _UNITS_FOLDED:
+            if name.startswith(unit + " "):
+                name = name[len(unit) + 1 :]
+                break
+        if name and f" {name} " in folded and name not in found:
+            found.append(name)
+    # Capitalised runs ("Yên Châu", "Huyện Yên Châu") name places the corpus may not know.
+    words = re.findall(r"[^\W\d_]+", text)
+    run: list[str] = []
+    for i, word in enumerate(words + [""]):
+        if word and word[0].isupper() and not word.isupper():
+            run.append(word)
+            continue
+        names = [w for w in run if fold_diacritics(w).lower() not in _UNITS_FOLDED]
+        after_unit = len(names) < len(run)
+        if names and (after_unit or len(names) >= 2):
+            name = fold_diacritics(" ".join(names)).lower()
+            if name not in found and not any(name in f or f in name for f in found):
+                found.append(name)
+        run = []
+    return found
+
+
+def parse(question: str, known_places: list[str] | None = None, document_frequency=None) -> ParsedQuestion:
+    """`document_frequency(term) -> (df, n_docs)` over the indexed chunks weights the terms by IDF."""
+    syllables = folded_syllables(question)
+    folded = " ".join(syllables)
+    terms = [s for s in syllables if s not in STOPWORDS]
+    parsed = ParsedQuestion(question, question_type(folded), terms, find_places(question, known_places or []))
+    if document_frequency is not None:
+        for term in set(terms):
+            df, n_docs = document_frequency(term)
+            # A term the corpus never uses says nothing about where the answer is: neutral weight.
+            parsed.weights[term] = math.log(1 + n_docs / df) if df else 1.0
+    return parsed

@@ -1,0 +1,36 @@
+"""The `hoidap eval` and `hoidap bench` commands, registered into app/cli.py via an entry point.
+
+Only argument parsing lives here; the work is in eval/run.py and eval/bench.py, imported when the
+command runs so `hoidap --help` stays instant.
+"""
+
+from __future__ import annotations
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("eval", parents=[common], help="đo chất lượng trên một bộ câu hỏi (QA benchmark)")
+    p.add_argument("dataset", help="JSONL, SQuAD JSON, or a BEIR folder")
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "squad", "beir"])
+    p.add_argument("--corpus", help="articles a jsonl dataset is answered over (default: the sample corpus)")
+    p.add_argument("--retriever", nargs="+", default=None,
+                   help="retrieval set-ups to compare (hybrid bm25 dense llamaindex-default; default: all)")
+    p.add_argument("--out", default="eval-out", help="output folder")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.set_defaults(func=_run_eval)
+
+    p = sub.add_parser("bench", parents=[common], help="đo tốc độ: nạp, truy vấn, bộ nhớ, theo kích thước")
+    p.add_argument("--out", default="bench-out", help="output folder")
+    p.add_argument("--sizes", nargs="+", type=int, default=None, help="synthetic corpus sizes in chunks")
+    p.set_defaults(func=_run_bench)
+
+
+def _run_eval(args) -> int:
+    from eval.run import main
+
+    return main(args)
+
+
+def _run_bench(args) -> int:
+    from eval.bench import main
+
+    return main(args)

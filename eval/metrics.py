@@ -1,0 +1,283 @@
+"""Pure metric functions for retrieval (recall/MRR/nDCG), answers (EM, F1, containment, numbers),
+latency percentiles, and the per-retriever summary built from per-query records.
+
+Leaves out: running retrievers or answerers (the eval runner) and writing files (eval/report.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from ingest.textnorm import normalize_text
+
+DEFAULT_KS = (1, 5, 10, 20)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SPACES = re.compile(r"\s+")
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def dedupe_ranked(ids: Iterable) -> list:
+    """Ranked ids with repeats removed, first occurrence kept (several chunks → one doc)."""
+    seen: set = set()
+    unique = []
+    for item in ids:
+        if item not in seen:
+            seen.add(item)
+            unique.append(item)
+    return unique
+
+
+def recall_at_k(hits: Sequence[bool], n_relevant: int, k: int) -> float:
+    """Relevant items in the top k over all relevant items (BEIR style; 0 without labels)."""
+    if n_relevant <= 0:
+        return 0.0
+    return sum(1 for hit in hits[:k] if hit) / n_relevant
+
+
+def mrr_at_k(hits: Sequence[bool], k: int) -> float:
+    """Reciprocal rank of the first relevant item within the top k, else 0."""
+    for rank, hit in enumerate(hits[:k], start=1):
+        if hit:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(hits: Sequence[bool], n_relevant: int, k: int) -> float:
+    """Binary-gain nDCG; the ideal ranking puts min(n_relevant, k) relevant items first."""
+    if n_relevant <= 0:
+        return 0.0
+    dcg = sum(1.0 / math.log2(rank + 1) for rank, hit in enumerate(hits[:k], start=1) if hit)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(n_relevant, k) + 1))
+    return dcg / ideal
+
+
+# ---------------------------------------------------------------- answers
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or unicodedata.category(char).startswith("M")
+
+
+def normalize_answer(text: str) -> str:
+    """Comparable form: normalised Vietnamese, lowercase, no punctuation, single spaces.
+
+    A "." or "," between two digits stays, so "1.373,7" and "91,48" survive; other punctuation
+    becomes a space (not deleted) so "Jae-in" compares equal to "Jae In".
+    """
+    text = normalize_text(text or "").lower()
+    kept = []
+    for i, char in enumerate(text):
+        inside_number = (
+            char in ".," and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit()
+        )
+        kept.append(char if _is_word_char(char) or inside_number else " ")
+    return _SPACES.sub(" ", "".join(kept)).strip()
+
+
+def exact_match(pred: str, golds: Sequence[str]) -> bool:
+    """Normalised prediction equals some normalised gold."""
+    norm_pred = normalize_answer(pred)
+    return any(norm_pred == normalize_answer(gold) for gold in golds)
+
+
+def _f1(pred_tokens: list[str], gold_tokens: list[str]) -> float:
+    common = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if common == 0:
+        return 0.0
+    precision = common / len(pred_tokens)
+    recall = common / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(pred: str, golds: Sequence[str]) -> float:
+    """SQuAD token F1 over whitespace tokens of the normalised text, best gold wins."""
+    pred_tokens = normalize_answer(pred).split()
+    return max((_f1(pred_tokens, normalize_answer(gold).split()) for gold in golds), default=0.0)
+
+
+def contains_answer(pred: str, golds: Sequence[str]) -> bool:
+    """Normalised prediction contains a normalised gold on word boundaries ("20" ∉ "2020")."""
+    padded_pred = f" {normalize_answer(pred)} "
+    for gold in golds:
+        norm_gold = normalize_answer(gold)
+        if norm_gold and f" {norm_gold} " in padded_pred:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def _digits_value(groups: list[str], decimal_at: int | None) -> float:
+    """Join digit groups; the group after index decimal_at is the fractional part."""
+    if decimal_at is None:
+        return float("".join(groups))
+    return float("".join(groups[: decimal_at + 1]) + "." + "".join(groups[decimal_at + 1 :]))
+
+
+def _readings(token: str) -> list[float]:
+    """Possible values of one number token, Vietnamese reading first.
+
+    "1.373,7" → [1373.7]; "1.375" → [1375, 1.375]; "1,375" → [1.375, 1375]; "11.200" → [11200];
+    "6,92" → [6.92]; "1,373.7" → [1373.7].
+    """
+    groups = re.split(r"[.,]", token)
+    seps = re.findall(r"[.,]", token)
+    if not seps:
+        return [float(token)]
+    kinds = set(seps)
+    thousands_shaped = all(len(group) == 3 for group in groups[1:])
+    if len(kinds) == 2:
+        # the last separator kind is the decimal mark, the other groups thousands
+        return [_digits_value(groups, len(groups) - 2)]
+    if len(seps) > 1:
+        return [_digits_value(groups, None)] if thousands_shaped else []
+    if not thousands_shaped:
+        return [_digits_value(groups, 0)]  # "6,92", "3.14": only a decimal reading fits
+    # one separator before exactly three digits: thousands or decimal, depending on the writer;
+    # nobody writes a decimal with a trailing zero ("1.000" is never 1.0), so that reading goes
+    as_thousands, as_decimal = _digits_value(groups, None), _digits_value(groups, 0)
+    if groups[1].endswith("0"):
+        return [as_thousands]
+    return [as_thousands, as_decimal] if seps[0] == "." else [as_decimal, as_thousands]
+
+
+def _number_readings(text: str) -> list[list[float]]:
+    """Readings of each number in text; odd tokens like "1.5.2020" split into plain integers."""
+    numbers = []
+    for token in _NUMBER.findall(text or ""):
+        readings = _readings(token)
+        if readings:
+            numbers.append(readings)
+        else:
+            numbers.extend([float(part)] for part in re.split(r"[.,]", token))
+    return numbers
+
+
+def parse_numbers(text: str) -> list[float]:
+    """Numbers in Vietnamese writing: "1.373,7" → 1373.7, "06/19" → [6, 19], "2020-2025" → both."""
+    return [readings[0] for readings in _number_readings(text)]
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def numeric_match(pred: str, golds: Sequence[str]) -> bool:
+    """Every number of some numeric gold appears in pred (any reading of ambiguous numbers)."""
+    pred_values = [value for readings in _number_readings(pred) for value in readings]
+    for gold in golds:
+        gold_numbers = _number_readings(gold)
+        if gold_numbers and all(
+            any(_close(value, seen) for value in readings for seen in pred_values)
+            for readings in gold_numbers
+        ):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """q-th percentile (0–100) with linear interpolation, as numpy's default; None if empty."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _hits(record: dict) -> list[bool]:
+    return [bool(item.get("hit")) for item in record.get("ranked") or []]
+
+
+def summarize_retrieval(records: Sequence[dict], ks: Sequence[int] = DEFAULT_KS) -> dict:
+    """Recall@k, MRR@10, nDCG@10 averaged over records that have relevance labels."""
+    labelled = [r for r in records if r.get("n_relevant", 0) > 0]
+    summary = {}
+    for k in ks:
+        summary[f"recall@{k}"] = _mean([recall_at_k(_hits(r), r["n_relevant"], k) for r in labelled])
+    summary["mrr@10"] = _mean([mrr_at_k(_hits(r), 10) for r in labelled])
+    summary["ndcg@10"] = _mean([ndcg_at_k(_hits(r), r["n_relevant"], 10) for r in labelled])
+    summary = {key: _round(value) for key, value in summary.items()}
+    summary["n"] = len(labelled)
+    return summary
+
+
+def _given_answer(record: dict) -> str:
+    """The answer text, or "" when the system declined (a declined answer counts as wrong)."""
+    return (record.get("answer") or "") if record.get("found") else ""
+
+
+def _share(flags: list[bool]) -> float | None:
+    return _mean([1.0 if flag else 0.0 for flag in flags])
+
+
+def summarize_answers(records: Sequence[dict]) -> dict:
+    """Answer quality over answerable records, refusals over unanswerable ones."""
+    answerable = [r for r in records if r.get("answerable")]
+    unanswerable = [r for r in records if not r.get("answerable")]
+    numeric = [r for r in answerable if r.get("gold") and parse_numbers(r["gold"][0])]
+    cited = [r for r in answerable if r.get("found") and r.get("cited_hit") is not None]
+    summary = {
+        "em": _share([exact_match(_given_answer(r), r["gold"]) for r in answerable]),
+        "f1": _mean([token_f1(_given_answer(r), r["gold"]) for r in answerable]),
+        "accuracy": _share([contains_answer(_given_answer(r), r["gold"]) for r in answerable]),
+        "numeric_match": _share([numeric_match(_given_answer(r), r["gold"]) for r in numeric]),
+        "n_numeric": len(numeric),
+        "refusal_accuracy": _share([not r.get("found") for r in unanswerable]),
+        "n_unanswerable": len(unanswerable),
+        "answer_rate": _share([bool(r.get("found")) for r in answerable]),
+        "wrong_refusal_rate": _share([not r.get("found") for r in answerable]),
+        "citation_precision": _share([bool(r["cited_hit"]) for r in cited]),
+    }
+    return {key: value if key.startswith("n_") else _round(value) for key, value in summary.items()}
+
+
+def summarize_latency(records: Sequence[dict]) -> dict:
+    """p50/p95 of total, retrieval and answer time in milliseconds."""
+    def times(stage: str) -> list[float]:
+        return [r["timings_ms"][stage] for r in records if stage in (r.get("timings_ms") or {})]
+
+    summary = {}
+    for prefix, stage in (("", "total"), ("retrieval_", "retrieval"), ("answer_", "answer")):
+        summary[f"{prefix}p50"] = _round(percentile(times(stage), 50))
+        summary[f"{prefix}p95"] = _round(percentile(times(stage), 95))
+    return summary
+
+
+def summarize(records: Sequence[dict], ks: Sequence[int] = DEFAULT_KS) -> dict:
+    """The contract summary: {"n", "retrieval", "answer", "latency_ms"} for one retriever."""
+    return {
+        "n": len(records),
+        "retrieval": summarize_retrieval(records, ks),
+        "answer": summarize_answers(records),
+        "latency_ms": summarize_latency(records),
+    }
+
+
+def breakdown(records: Sequence[dict], field: str, ks: Sequence[int] = DEFAULT_KS) -> dict:
+    """Summary per value of fields[field] (keys as strings, sorted); records without it are left out."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        fields = record.get("fields") or {}
+        if field in fields:
+            groups.setdefault(str(fields[field]), []).append(record)
+    return {value: summarize(groups[value], ks) for value in sorted(groups)}

