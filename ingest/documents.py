@@ -12,6 +12,9 @@ from pathlib import Path
 
 from ingest import clean, metadata, readers, textnorm
 
+# Bump when reading/cleaning/metadata change what an unchanged file yields: re-ingest then redoes it.
+PARSER_VERSION = "2"
+
 
 @dataclass
 class Article:
@@ -70,7 +73,7 @@ def load_article(file: Path, root: Path) -> Article:
     paragraphs = cleaned.lines[1:] if title_is_line else cleaned.lines
     if not paragraphs:
         raise readers.UnreadableFile("không có nội dung bài viết sau khi làm sạch (no article text)")
-    digest = hashlib.sha256(file.read_bytes() + textnorm.VERSION.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(file.read_bytes() + f"{textnorm.VERSION}/{PARSER_VERSION}".encode()).hexdigest()[:16]
     body_text = "\n\n".join(paragraphs)
     return Article(
         doc_id=doc_id_for(file, root),

@@ -35,8 +35,11 @@ def title_from_lines(lines: list[str]) -> tuple[str, bool]:
     first = lines[0]
     if len(first) <= _TITLE_MAX and not first.endswith((".", ";", ",")):
         return first, True
-    # No title line (some portals paste the body only): use the opening clause as a label.
-    clause = re.split(r"(?<=[.;:])\s", first, maxsplit=1)[0].rstrip(".;:")
+    # No title line (some portals paste the body only): the opening phrase, up to its first
+    # comma or stop, labels the article ("Nghị quyết Đại hội Đảng bộ huyện Mai Sơn").
+    clause = re.split(r"(?<=[,.;:])\s", first, maxsplit=1)[0].rstrip(",.;:")
+    if len(clause) < 20:
+        clause = re.split(r"(?<=[.;:])\s", first, maxsplit=1)[0].rstrip(".;:")
     if len(clause) > _TITLE_MAX:
         clause = clause[:_TITLE_MAX].rsplit(" ", 1)[0] + "…"
     return clause, False
