@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from app import answer, question as qparse
+from app import answer, followup, question as qparse
 from app.config import Settings
 from ingest.textnorm import normalize_text
 
@@ -41,6 +41,7 @@ class QAService:
         self.embedder = embedder
         self.index = index
         self.known_places = sorted({p for d in index.manifest.documents.values() for p in d.get("places", [])})
+        self._llm = None
 
     @classmethod
     def open(cls, settings: Settings) -> "QAService":
@@ -63,15 +64,49 @@ class QAService:
     def n_documents(self) -> int:
         return len(self.index.manifest.documents)
 
+    @property
+    def llm(self):
+        """The OpenAI-compatible client when one is configured, else None."""
+        if self._llm is None and self.settings.llm.base_url:
+            from app.llm import make_client
+
+            self._llm = make_client(self.settings.llm)
+        return self._llm
+
+    def standalone(self, text: str, history: list[tuple[str, str]]) -> str:
+        """A follow-up made standalone: by the LLM when there is one, else by rules."""
+        if not history:
+            return text
+        if self.llm is not None:
+            from app.llm import LLMError, condense
+
+            try:
+                return condense(self.llm, text, history)
+            except LLMError:
+                pass  # the rules below still understand the common follow-ups
+        return followup.resolve(text, history[-1][0], self.known_places)
+
     def ask(self, text: str, k: int | None = None, mode: str = "hybrid", doc_ids: set[str] | None = None,
             timings: Timings | None = None) -> dict:
-        """The contract's answer object for one question."""
-        q = check_question(text, self.settings.max_question_chars)
+        """The contract's answer object for one question (generated when an LLM is configured)."""
+        result = None
+        for result in self.ask_stream(text, k=k, mode=mode, doc_ids=doc_ids, timings=timings):
+            pass
+        return result
+
+    def ask_stream(self, text: str, history: list[tuple[str, str]] | None = None, k: int | None = None,
+                   mode: str = "hybrid", doc_ids: set[str] | None = None, timings: Timings | None = None):
+        """Yield the answer object as it grows (LLM streaming); the last one is final.
+
+        `history` holds earlier (standalone question, answer) turns of a conversation.
+        """
+        question = check_question(text, self.settings.max_question_chars)
+        question = self.standalone(question, history or [])
         k = k or self.settings.top_k
         t0 = time.perf_counter()
-        passages = self.index.retrieve(q, k=max(k, 5), mode=mode, doc_ids=doc_ids)
+        passages = self.index.retrieve(question, k=max(k, 5), mode=mode, doc_ids=doc_ids)
         t1 = time.perf_counter()
-        parsed = qparse.parse(q, self.known_places, self.index.document_frequency)
+        parsed = qparse.parse(question, self.known_places, self.index.document_frequency)
         plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", "")} for p in passages]
         extracted = answer.extract(parsed, plain)
         t2 = time.perf_counter()
@@ -86,13 +121,38 @@ class QAService:
             }
             for i, p in enumerate(passages)
         ]
+        result = {"question": text, "answer": extracted.text, "found": extracted.found, "sources": sources,
+                  "model": self.model_label}
+        if question != text:
+            result["standalone_question"] = question
+        if self.llm is not None:
+            yield from self._generate(result, question, plain, k)
+            return
         if extracted.found and extracted.passage_index > 0:
             # The cited passage goes first: the reader checks the answer against it.
             sources.insert(0, sources.pop(extracted.passage_index))
-        return {
-            "question": text,
-            "answer": extracted.text,
-            "found": extracted.found,
-            "sources": sources[: max(k, 1)] if not extracted.found or extracted.passage_index < k else sources,
-            "model": self.model_label,
-        }
+        result["sources"] = sources[:k]
+        yield result
+
+    def _generate(self, extractive: dict, question: str, passages: list[dict], k: int):
+        """Stream the LLM's answer; fall back to the extractive one on failure or invented figures."""
+        from app.llm import LLMError, stream_answer, unsupported_figures
+
+        shown = passages[: max(k, 5)]
+        result = dict(extractive, sources=extractive["sources"][: len(shown)])
+        text = ""
+        try:
+            for text in stream_answer(self.llm, question, shown):
+                yield dict(result, answer=text, found=True, partial=True)
+        except LLMError as exc:
+            yield dict(extractive, sources=extractive["sources"][:k],
+                       llm_note=f"Không dùng được mô hình ngôn ngữ: {exc}. Câu trả lời dưới đây được trích trực tiếp.")
+            return
+        invented = unsupported_figures(text, shown)
+        if invented:
+            yield dict(extractive, sources=extractive["sources"][:k],
+                       llm_note=f"Câu trả lời sinh ra có số liệu không có trong nguồn ({', '.join(invented)}); "
+                                "hiển thị câu trả lời trích trực tiếp thay thế.")
+            return
+        declined = "không nêu thông tin" in text
+        yield dict(result, answer=text, found=not declined)

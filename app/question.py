@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ingest.textnorm import fold_diacritics, normalize_text
+from ingest.textnorm import fold_diacritics, has_diacritics, normalize_text
 from ingest.metadata import PLACE_UNITS
 
 # Cue phrases, folded, checked in order: the first that occurs decides the type.
@@ -71,34 +71,52 @@ def folded_syllables(text: str) -> list[str]:
     return [fold_diacritics(t) for t in _SYLLABLE.findall(normalize_text(text).lower())]
 
 
+def _strip_unit(name: str) -> str:
+    """"huyện mai sơn" → "mai sơn" (works on accented and folded names)."""
+    folded = fold_diacritics(name)
+    for unit in _UNITS_FOLDED:
+        if folded.startswith(unit + " "):
+            return name[len(unit) + 1 :]
+    return name
+
+
 def find_places(question: str, known_places: list[str]) -> list[str]:
-    """Places named in the question: after a unit word, a known place, or a capitalised name."""
+    """Folded places named in the question: known places, or capitalised names ("Yên Châu").
+
+    Known places are matched with diacritics when the question has them ("Mai Sơn là" is not
+    "Sơn La"), and a place overlapping one found earlier in the question is not counted twice.
+    """
     text = normalize_text(question)
-    folded = " " + " ".join(folded_syllables(text)) + " "
-    found: list[str] = []
+    accented = has_diacritics(text)
+    words = [w.lower() for w in _SYLLABLE.findall(text)]
+    words = words if accented else [fold_diacritics(w) for w in words]
+    matches = set()
     for place in known_places:
-        name = fold_diacritics(place).lower()
-        for unit in _UNITS_FOLDED:
-            if name.startswith(unit + " "):
-                name = name[len(unit) + 1 :]
-                break
-        if name and f" {name} " in folded and name not in found:
+        name = _strip_unit(place.lower() if accented else fold_diacritics(place).lower()).split()
+        for i in range(len(words) - len(name) + 1):
+            if words[i : i + len(name)] == name:
+                matches.add((i, len(name), fold_diacritics(" ".join(name))))
+    # The earliest (then longest) reading wins: "mai son la …" is Mai Sơn, not Sơn La.
+    taken: set[int] = set()
+    found = []
+    for start, size, name in sorted(matches, key=lambda m: (m[0], -m[1])):
+        if not taken & set(range(start, start + size)):
+            taken |= set(range(start, start + size))
             found.append(name)
     # Capitalised runs ("Yên Châu", "Huyện Yên Châu") name places the corpus may not know.
-    words = re.findall(r"[^\W\d_]+", text)
+    raw_words = re.findall(r"[^\W\d_]+", text)
     run: list[str] = []
-    for i, word in enumerate(words + [""]):
+    for word in raw_words + [""]:
         if word and word[0].isupper() and not word.isupper():
             run.append(word)
             continue
         names = [w for w in run if fold_diacritics(w).lower() not in _UNITS_FOLDED]
-        after_unit = len(names) < len(run)
-        if names and (after_unit or len(names) >= 2):
+        if names and (len(names) < len(run) or len(names) >= 2):
             name = fold_diacritics(" ".join(names)).lower()
-            if name not in found and not any(name in f or f in name for f in found):
+            if not any(name in f or f in name for f in found):
                 found.append(name)
         run = []
-    return found
+    return list(dict.fromkeys(found))
 
 
 def parse(question: str, known_places: list[str] | None = None, document_frequency=None) -> ParsedQuestion:
