@@ -117,7 +117,7 @@ class QAService:
             {
                 "doc_id": p.doc_id, "title": p.title, "text": p.text, "score": round(p.score, 4),
                 "date": p.metadata.get("date", ""), "source": p.metadata.get("source", ""),
-                "highlight": extracted.sentence if i == extracted.passage_index else "",
+                "highlight": extracted.clause if i == extracted.passage_index else "",
             }
             for i, p in enumerate(passages)
         ]

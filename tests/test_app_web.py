@@ -1,0 +1,76 @@
+"""The web app's named API endpoint `ask`, called through gradio_client against a real Gradio server."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import pytest  # noqa: E402
+
+from tests.webfixtures import OCOP_DOC, OCOP_QUESTION, running_app  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client(service, sample_settings):
+    from gradio_client import Client
+
+    with running_app(service, sample_settings) as url:
+        yield Client(url, verbose=False)
+
+
+def ask(client, question):
+    result = client.predict(question, api_name="/ask")
+    assert isinstance(result, dict), result
+    assert set(result) >= {"question", "answer", "found", "sources", "model"}, result
+    assert result["model"], result
+    return result
+
+
+def test_view_api_lists_ask_only_as_public_endpoint(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    named = info["named_endpoints"]
+    assert "/ask" in named, named.keys()
+    assert [p["parameter_name"] for p in named["/ask"]["parameters"]] == ["question"]
+    assert named["/ask"]["returns"][0]["component"] == "Json"
+    # The chat's own handlers stay private: they never take the name "ask" nor show up as endpoints.
+    assert set(named) == {"/ask"}, named.keys()
+    assert not info["unnamed_endpoints"]
+
+
+@pytest.mark.parametrize("question", [OCOP_QUESTION, "Mai Son co bao nhieu san pham OCOP?"])
+def test_ask_ocop(client, question):
+    result = ask(client, question)
+    assert result["found"] is True, result
+    assert result["question"] == question
+    assert "20" in result["answer"], result["answer"]
+    assert result["sources"][0]["doc_id"] == OCOP_DOC, result["sources"][0]
+    first = result["sources"][0]
+    assert {"doc_id", "title", "text", "score"} <= set(first)
+    assert "20 sản phẩm OCOP" in first["text"]
+    assert "error" not in result
+
+
+def test_same_object_as_service(client, service):
+    """The endpoint returns exactly what `hoidap ask --json` prints (QAService.ask's object)."""
+    assert ask(client, OCOP_QUESTION) == service.ask(OCOP_QUESTION)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
+def test_bad_question_returns_error_object(client, question):
+    result = ask(client, question)
+    assert result["found"] is False
+    assert result["answer"] == ""
+    assert result["sources"] == []
+    assert result["error"] and isinstance(result["error"], str)
+
+
+def test_empty_question_message_is_vietnamese(client):
+    assert "Câu hỏi trống" in ask(client, "")["error"]
+
+
+def test_unanswerable_question_declines(client):
+    result = ask(client, "Huyện Yên Châu có bao nhiêu sản phẩm OCOP?")
+    assert result["found"] is False, result["answer"]
+    assert result["sources"], "the closest passages are still returned"
+    assert "error" not in result

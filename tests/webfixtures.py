@@ -1,0 +1,64 @@
+"""Helpers for the web-app tests: a real Gradio server of app.ui on a free local port.
+
+Imported by tests/test_app_web.py and tests/test_app_browser.py (the model itself is loaded once per
+session by conftest's `service` fixture).
+"""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import contextlib  # noqa: E402
+import socket  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+OCOP_QUESTION = "Mai Sơn có bao nhiêu sản phẩm OCOP?"
+OCOP_DOC = "001_ad2f1263791dfcf2"
+XSS_ARTICLE = (
+    "Thông báo thử nghiệm\n\n"
+    "Xã Thử Nghiệm có 77 hợp tác xã kiểu mới. <script>window.__pwned=1</script> "
+    "<img src=x onerror=\"window.__pwned=2\"> <style>body{display:none}</style> **đậm** [liên kết](javascript:alert(1))\n"
+)
+XSS_QUESTION = "Xã Thử Nghiệm có bao nhiêu hợp tác xã?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(service, settings):
+    """Yield the URL of build_app(service, settings) served on 127.0.0.1; close it afterwards."""
+    from app import ui
+
+    demo = ui.build_app(service, settings)
+    port = free_port()
+    ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+        yield url
+    finally:
+        demo.close()
+
+
+def xss_service(folder: Path):
+    """A QAService over a separate data dir holding one hostile article (xss.txt)."""
+    from app.cli import run_ingest
+    from app.config import load_settings
+    from app.qa import QAService
+
+    articles = folder / "articles"
+    articles.mkdir(parents=True)
+    (articles / "xss.txt").write_text(XSS_ARTICLE, encoding="utf-8")
+    settings = load_settings(data_dir=folder / "data", env={})
+    result = run_ingest(settings, [articles], progress=False)
+    assert result.added, result.skipped
+    return QAService.open(settings), settings
