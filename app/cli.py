@@ -97,7 +97,7 @@ def open_service(settings, autoload: bool = True):
             print(f"Chưa có chỉ mục trong {settings.data_dir}: đang nạp bộ bài mẫu…", file=sys.stderr)
             run_ingest(settings, [SAMPLES_DIR], progress=False)
         return QAService.open(settings)
-    except (IndexMismatch, IndexMissing, ModelUnavailable) as exc:
+    except (IndexMismatch, IndexMissing, ModelUnavailable) as exc:  # their messages say what to run
         raise CommandError(str(exc), EXIT_FAIL) from exc
 
 
@@ -219,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         print("hoidap: đã dừng (interrupted); chỉ mục trước đó vẫn dùng được.", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception as exc:  # a failure while working: one line, unless asked for the traceback
+        if os.environ.get("HOIDAP_DEBUG"):
+            raise
+        print(f"hoidap: lỗi khi thực hiện ({type(exc).__name__}: {exc}); đặt HOIDAP_DEBUG=1 để xem chi tiết.",
+              file=sys.stderr)
         return EXIT_FAIL
 
 

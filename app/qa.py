@@ -45,13 +45,13 @@ class QAService:
 
     @classmethod
     def open(cls, settings: Settings) -> "QAService":
-        from index.embed import load_embedder
-        from index.retrieve import open_index
+        """Open the index under settings.data_dir; the embedding model loads when a query needs it."""
+        from index.embed import deferred_embedder
+        from index.retrieve import open_index, read_manifest
 
-        s = settings.index
-        embedder = load_embedder(s.embed_model, backend=s.embed_backend, query_prompt=s.query_prompt,
-                                 passage_prompt=s.passage_prompt)
-        return cls(settings, embedder, open_index(settings.data_dir, embedder, s))
+        manifest = read_manifest(settings.data_dir, settings.index)
+        embedder = deferred_embedder(manifest.embed_model, settings.index)
+        return cls(settings, embedder, open_index(settings.data_dir, embedder, settings.index))
 
     @property
     def model_label(self) -> str:

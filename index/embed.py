@@ -155,17 +155,23 @@ def make_embedder_class():
 
         def __init__(self, model: Any, info: ModelInfo, **kwargs: Any) -> None:
             super().__init__(model_name=info.name, embed_batch_size=32, **kwargs)
-            self._model = model
+            self._model = model  # a SentenceTransformer, or a callable that loads one when first needed
             self._info = info
 
         @property
         def info(self) -> ModelInfo:
             return self._info
 
+        @property
+        def model(self) -> Any:
+            if callable(self._model) and not hasattr(self._model, "encode"):
+                self._model = self._model()
+            return self._model
+
         def count_tokens(self, text: str) -> int:
             """Tokens the model sees for `text` as a passage, special tokens included."""
             prepared = self.prepare([text], self._info.passage_prompt)[0]
-            return len(self._model.tokenizer(prepared, add_special_tokens=True, truncation=False)["input_ids"])
+            return len(self.model.tokenizer(prepared, add_special_tokens=True, truncation=False)["input_ids"])
 
         def prepare(self, texts: list[str], prompt: str) -> list[str]:
             """Texts exactly as the model reads them: prompt + (word-segmented) text."""
@@ -174,7 +180,7 @@ def make_embedder_class():
 
         def encode(self, texts: list[str], is_query: bool, batch_size: int = 32, show_progress: bool = False):
             prompt = self._info.query_prompt if is_query else self._info.passage_prompt
-            return self._model.encode(
+            return self.model.encode(
                 self.prepare(texts, prompt), batch_size=batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=show_progress,
             ).astype("float32")
@@ -195,6 +201,29 @@ def make_embedder_class():
 
 
 _EMBEDDER_CLASS = None
+
+
+def deferred_embedder(info: dict, settings) -> Any:
+    """An Embedder described by an index manifest that loads its model only when first used.
+
+    Queries answered by BM25 alone never pay for importing torch. When the model does load, it
+    must be the one the index was built with (same weights hash and dimension).
+    """
+    from index.manifest import IndexMismatch
+
+    recorded = ModelInfo(**info)
+
+    def load():
+        loaded = load_embedder(settings.embed_model, backend=settings.embed_backend,
+                               query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt)
+        if (loaded.info.fingerprint, loaded.info.dimension) != (recorded.fingerprint, recorded.dimension):
+            raise IndexMismatch(
+                f"Mô hình '{loaded.info.name}' khác với mô hình đã dựng chỉ mục ('{recorded.name}'). "
+                "Chạy `hoidap ingest --rebuild`."
+            )
+        return loaded.model
+
+    return Embedder(load, recorded)
 
 
 def Embedder(model: Any, info: ModelInfo):  # noqa: N802 - behaves as the class constructor

@@ -16,7 +16,7 @@ import numpy as np
 from ingest.textnorm import has_diacritics
 from index import tokenize
 from index.build import current_build
-from index.manifest import IndexMissing, Manifest, check_compatible, expected_build
+from index.manifest import IndexMismatch, IndexMissing, Manifest, check_compatible, expected_build
 
 # Dense weight in the fusion, measured with `hoidap eval` on the gold set, vinewsqa-dev and
 # alqac-legal (docs/retrieval.md). all-MiniLM-L6-v2 strips Vietnamese diacritics; any weight
@@ -133,18 +133,30 @@ def fuse(rankings: dict[str, tuple[float, list[tuple[str, float]]]], rrf_k: int)
     return [(n, round(scores[n], 6), ranks[n]) for n in ordered]
 
 
-def open_index(data_dir: Path, embedder, settings) -> LoadedIndex:
-    """Open the current build under data_dir after checking it matches the settings and model."""
-    from index.build import chunking_record
-    from ingest import textnorm
-
+def read_manifest(data_dir: Path, settings) -> Manifest:
+    """The current build's manifest, checked against the index settings in force now."""
     folder = current_build(data_dir)
     if folder is None:
         raise IndexMissing(
             f"Chưa có chỉ mục trong {data_dir} (no index yet). Chạy `hoidap ingest` để nạp bài viết."
         )
     manifest = Manifest.load(folder)
+    if manifest.settings != settings.to_dict():
+        changed = sorted(k for k, v in settings.to_dict().items() if manifest.settings.get(k) != v)
+        raise IndexMismatch(
+            f"Chỉ mục được dựng với thiết lập khác ({', '.join(changed)}). "
+            "Chạy `hoidap ingest --rebuild` để dựng lại với thiết lập hiện tại."
+        )
+    return manifest
+
+
+def open_index(data_dir: Path, embedder, settings) -> LoadedIndex:
+    """Open the current build under data_dir after checking it matches the settings and model."""
+    from index.build import chunking_record
+    from ingest import textnorm
+
+    manifest = read_manifest(data_dir, settings)
     wanted = expected_build(embedder.info.to_dict(), tokenize.NAME, textnorm.VERSION,
                             chunking_record(settings, embedder.info.max_seq_length))
     check_compatible(manifest, wanted)
-    return LoadedIndex(folder, manifest, embedder)
+    return LoadedIndex(current_build(data_dir), manifest, embedder)
