@@ -17,7 +17,10 @@ from ingest.textnorm import fold_diacritics
 
 MIN_COVERAGE = 0.6  # share of the question's content weight the evidence must cover
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
-_DATE = re.compile(r"\b(19|20)\d{2}\b|\d{1,2}/\d{1,2}(/\d{2,4})?|\btháng\s+\d|\bngày\s+\d|\bnăm\s+\d", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(?:(?:ngày|tháng|năm)\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{1,2}/\d{1,2}|(?:19|20)\d{2}\b|\d{1,2}\b)",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"(19|20)\d\d")
 # Capitalised words that start names of bodies and titles, not of people.
 _NOT_PERSON = set(
@@ -36,10 +39,11 @@ REFUSAL = (
 class Extracted:
     found: bool
     text: str  # the reply a person reads
-    clause: str = ""  # the span that answers
+    clause: str = ""  # the clause that answers, with its qualifiers
     sentence: str = ""  # its sentence, for highlighting
     passage_index: int = -1  # which source it came from
     coverage: float = 0.0
+    span: str = ""  # the shortest part of the clause that answers (a figure with its unit, a name, a date)
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -160,7 +164,50 @@ def extract(question: ParsedQuestion, passages: list[dict]) -> Extracted:
     if best is None:
         return Extracted(False, REFUSAL)
     best.text = compose_reply(best.clause, passages[best.passage_index])
+    best.span = shortest_span(question, best.clause)
     return best
+
+
+_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*\s*%?")
+
+
+def _phrase_end(clause: str, start: int) -> int:
+    """End of the phrase starting at `start`: the next ", " or ";" outside brackets, or the end."""
+    depth = 0
+    for i in range(start, len(clause)):
+        depth += clause[i] == "("
+        depth -= clause[i] == ")"
+        if depth <= 0 and (clause[i] == ";" or (clause[i] == "," and clause[i + 1 : i + 2] == " ")):
+            return i
+    return len(clause)
+
+
+def shortest_span(question: ParsedQuestion, clause: str) -> str:
+    """The figure with its unit and brackets, the person's name or the date; else the clause."""
+    if question.qtype == "how_many":
+        terms = {t for t in question.terms if t not in GENERIC}
+        for match in _FIGURE.finditer(clause):
+            figure = match.group(0).strip()
+            if figure.rstrip("% ") in question.numbers or _YEAR.fullmatch(figure):
+                continue
+            if question.wants_percent and not figure.endswith("%"):
+                continue
+            near = folded_syllables(clause[max(0, match.start() - 40) : match.end() + 40])
+            if terms & set(near):
+                start = match.start()
+                if figure.endswith("%"):  # "đạt 91,48%": the percentage closes its phrase
+                    comma = clause.rfind(", ", 0, start)
+                    return clause[comma + 2 if comma >= 0 else 0 : match.end()].strip()
+                return clause[start : _phrase_end(clause, match.end())].strip()
+    if question.qtype == "who":
+        names = [n for n in _person_names(clause) if fold_diacritics(n).lower() not in fold_diacritics(question.text).lower()]
+        if names:
+            return names[0]
+    if question.qtype == "when":
+        dates = [m.group(0) for m in _DATE.finditer(clause) if m.group(0) not in question.text]
+        if dates:  # the most specific date: "tháng 7/2020" over "2020"
+            return max(dates, key=lambda d: (d.count("/"), not d[0].isdigit()))
+    return clause
 
 
 def compose_reply(clause: str, passage: dict) -> str:

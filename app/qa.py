@@ -122,7 +122,7 @@ class QAService:
             for i, p in enumerate(passages)
         ]
         result = {"question": text, "answer": extracted.text, "found": extracted.found, "sources": sources,
-                  "model": self.model_label}
+                  "model": self.model_label, "span": extracted.span}
         if question != text:
             result["standalone_question"] = question
         if self.llm is not None:
@@ -155,4 +155,4 @@ class QAService:
                                 "hiển thị câu trả lời trích trực tiếp thay thế.")
             return
         declined = "không nêu thông tin" in text
-        yield dict(result, answer=text, found=not declined)
+        yield dict(result, answer=text, found=not declined, span="" if declined else text)

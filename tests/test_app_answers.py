@@ -17,7 +17,8 @@ def test_ocop_question(service, question):
     assert out["sources"][0]["doc_id"] == OCOP_DOC
     assert "20 sản phẩm OCOP" in out["sources"][0]["highlight"]
     assert out["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert set(out) == {"question", "answer", "found", "sources", "model"}
+    assert set(out) == {"question", "answer", "found", "sources", "model", "span"}
+    assert out["span"] == "20 sản phẩm OCOP (trong đó 10 sản phẩm 4 sao, 10 sản phẩm 3 sao)"
     assert {"doc_id", "title", "text", "score"} <= set(out["sources"][0])
 
 
