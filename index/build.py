@@ -123,13 +123,15 @@ def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict
     index.storage_context.persist(persist_dir=str(folder / "llama"))
 
 
-def _write_bm25(folder: Path, records: list[ChunkRecord]) -> None:
+def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> None:
     import bm25s
 
+    if tokenizer not in tokenize.TOKENIZERS:
+        raise ValueError(f"bm25_tokenizer phải là một trong {tokenize.TOKENIZERS}")
     texts = [f"{r.header}\n{r.text}" for r in records]
     for name, fn in (("bm25", tokenize.tokenize), ("bm25_folded", tokenize.tokenize_folded)):
         retriever = bm25s.BM25()
-        retriever.index([fn(t) for t in texts], show_progress=False)
+        retriever.index([fn(t, tokenizer) for t in texts], show_progress=False)
         retriever.save(str(folder / name), show_progress=False)
     (folder / "node_ids.json").write_text(json.dumps([r.node_id for r in records]), encoding="utf-8")
 
@@ -159,7 +161,7 @@ def build_index(
         finally:
             cache.close()
         _write_vector_index(tmp, records, by_id, vectors, embedder)
-        _write_bm25(tmp, records)
+        _write_bm25(tmp, records, settings.bm25_tokenizer)
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for article in articles:
                 fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
@@ -168,7 +170,7 @@ def build_index(
             per_doc[r.doc_id] = per_doc.get(r.doc_id, 0) + 1
         manifest = Manifest(
             embed_model=embedder.info.to_dict(),
-            tokenizer=tokenize.NAME,
+            tokenizer=settings.bm25_tokenizer,
             normaliser_version=textnorm.VERSION,
             chunking=chunking_record(settings, embedder.info.max_seq_length),
             dense_weight=dense_weight,

@@ -76,9 +76,9 @@ class LoadedIndex:
     def bm25_ranking(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top node ids by BM25 on the accented field, or the folded one for accent-free queries."""
         if has_diacritics(query):
-            scores = self.bm25.get_scores(tokenize.tokenize(query))
+            scores = self.bm25.get_scores(tokenize.tokenize(query, self.manifest.tokenizer))
         else:
-            scores = self.bm25_folded.get_scores(tokenize.tokenize_folded(query))
+            scores = self.bm25_folded.get_scores(tokenize.tokenize_folded(query, self.manifest.tokenizer))
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         depth = min(depth, len(scores))
@@ -156,7 +156,7 @@ def open_index(data_dir: Path, embedder, settings) -> LoadedIndex:
     from ingest import textnorm
 
     manifest = read_manifest(data_dir, settings)
-    wanted = expected_build(embedder.info.to_dict(), tokenize.NAME, textnorm.VERSION,
+    wanted = expected_build(embedder.info.to_dict(), settings.bm25_tokenizer, textnorm.VERSION,
                             chunking_record(settings, embedder.info.max_seq_length))
     check_compatible(manifest, wanted)
     return LoadedIndex(current_build(data_dir), manifest, embedder)

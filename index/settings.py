@@ -31,6 +31,9 @@ class IndexSettings:
     context_fields: tuple[str, ...] = setting(
         ("title",), "Article metadata written in front of every chunk for embedding and BM25 (title, date, places)."
     )
+    bm25_tokenizer: str = setting(
+        "syllable-bigram-v1", "BM25 tokens: syllable-bigram-v1 (syllables + adjacent pairs) or syllable-v1."
+    )
     dense_weight: float | None = setting(
         None,
         "Weight of dense retrieval in the fusion (BM25 = 1). None = the value measured for the model "
