@@ -11,7 +11,8 @@ from pathlib import Path
 
 from eval.metrics import DEFAULT_KS, breakdown, contains_answer, summarize
 
-TEXT_LIMIT = 300  # chars of passage text kept per ranked item in per_query.jsonl
+TEXT_LIMIT = 200  # chars of passage text kept per ranked item in per_query.jsonl
+TEXT_RANKS = 3  # only the first ranks keep text: hits, ids and scores suffice to recompute metrics
 WORST_MISSES = 10
 MISS_DEPTH = 10  # a relevant passage below this rank counts as a retrieval miss
 FONT = "DejaVu Sans"  # ships with matplotlib and covers Vietnamese letters
@@ -34,7 +35,8 @@ def build_metrics(results: dict[str, list[dict]], breakdown_fields) -> dict:
 
 def _trimmed(record: dict, retriever: str) -> dict:
     """A copy of the record for per_query.jsonl: retriever named, passage texts shortened."""
-    ranked = [{**item, "text": (item.get("text") or "")[:TEXT_LIMIT]} for item in record.get("ranked") or []]
+    ranked = [{**item, "text": (item.get("text") or "")[:TEXT_LIMIT] if rank < TEXT_RANKS else ""}
+              for rank, item in enumerate(record.get("ranked") or [])]
     return {**record, "ranked": ranked, "retriever": retriever}
 
 

@@ -1,0 +1,105 @@
+"""Per-query records of an eval run: what a retriever ranked and answered, with label-level hit flags.
+
+Relevance is judged at the label level: retrieved chunks map to their document (or passage) id and
+repeats are dropped in rank order. With evidence strings only, a document hits when its retrieved
+chunks (with the article title shown beside them) contain an evidence string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+@dataclass
+class Hit:
+    """One retrieved chunk, in rank order, as any retriever returns it."""
+
+    node_id: str
+    doc_id: str
+    title: str
+    text: str
+    score: float
+
+
+@dataclass
+class Outcome:
+    """What one question produced: the ranked chunks and the answer."""
+
+    hits: list[Hit]
+    answer: str  # the answering span, what EM/F1/accuracy score ("" when declined)
+    reply: str  # the text a person reads (span + where it comes from, or the refusal)
+    found: bool
+    cited_text: str  # the passage the answer is taken from ("" when declined)
+    retrieval_ms: float
+    answer_ms: float
+    total_ms: float
+    error: str = ""
+
+
+def _padded(text: str) -> str:
+    from eval.metrics import normalize_answer
+
+    return f" {normalize_answer(text)} "
+
+
+def ranked_items(question, hits: list[Hit]) -> tuple[list[dict], int]:
+    """Ranked label-level items (chunk → doc id, first occurrence kept) with hit flags; and n_relevant.
+
+    With relevant ids, an item hits when its id is one of them. With evidence strings only, an item
+    hits when the text of its retrieved chunks contains a not-yet-matched evidence string
+    (normalised), so each evidence counts once and recall stays within 0..1.
+    """
+    order: list[str] = []
+    grouped: dict[str, list[Hit]] = {}
+    for hit in hits:
+        if hit.doc_id not in grouped:
+            order.append(hit.doc_id)
+            grouped[hit.doc_id] = []
+        grouped[hit.doc_id].append(hit)
+    relevant = set(question.relevant_ids)
+    evidence = [] if relevant else [e for e in (_padded(e) for e in question.evidence) if e.strip()]
+    unmatched = list(evidence)
+    items = []
+    for doc_id in order:
+        chunks = grouped[doc_id]
+        first = chunks[0]
+        if relevant:
+            hit = doc_id in relevant
+        else:
+            haystack = _padded(" ".join([first.title] + [c.text for c in chunks]))
+            matched = next((e for e in unmatched if e in haystack), None)
+            hit = matched is not None
+            if matched is not None:
+                unmatched.remove(matched)
+        items.append({"id": doc_id, "node_id": first.node_id, "hit": hit, "score": round(first.score, 6),
+                      "title": first.title, "text": first.text})
+    return items, (len(relevant) if relevant else len(evidence))
+
+
+def make_record(question, outcome: Outcome) -> dict:
+    """A per-query record as eval/metrics.summarize reads it."""
+    from eval.metrics import contains_answer
+
+    ranked, n_relevant = ranked_items(question, outcome.hits)
+    answerable = question.answerable
+    cited_hit = contains_answer(outcome.cited_text, question.answers) if outcome.found and answerable else None
+    record = {
+        "id": question.id,
+        "question": question.question,
+        "gold": list(question.answers),
+        "answerable": answerable,
+        "relevant_ids": list(question.relevant_ids),
+        "n_relevant": n_relevant,
+        "fields": dict(question.fields),
+        "ranked": ranked,
+        "answer": outcome.answer,
+        "reply": outcome.reply,
+        "found": outcome.found,
+        "cited_hit": cited_hit,
+        "timings_ms": {"retrieval": round(outcome.retrieval_ms, 3), "answer": round(outcome.answer_ms, 3),
+                       "total": round(outcome.total_ms, 3)},
+    }
+    if question.evidence:
+        record["evidence"] = list(question.evidence)
+    if outcome.error:
+        record["error"] = outcome.error
+    return record

@@ -1,0 +1,374 @@
+"""`hoidap eval`: answer a dataset's questions with each retriever and write the report.
+
+Builds (or reuses) an isolated cached index under DATA_DIR/eval-cache/<hash>/, asks every question
+through the real answer path (QAService) for hybrid/bm25/dense and the llama-index baselines
+(eval/baselines.py), and hands per-query records (eval/records.py) to eval/report.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eval.records import Hit, Outcome, make_record
+from eval.runinfo import _now, git_sha, library_versions
+
+OUR_RETRIEVERS = ("hybrid", "bm25", "dense")
+BASELINE_RETRIEVERS = ("llamaindex-default", "llamaindex-bm25")
+ALL_RETRIEVERS = OUR_RETRIEVERS + BASELINE_RETRIEVERS
+DEPTH = 20  # passages retrieved per question, so recall@20 is measurable
+EVAL_CACHE = "eval-cache"
+CACHE_FORMAT = "eval-index-v1"  # bump when what goes into a cached eval index changes
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input: reported on one line, exit code 2."""
+
+
+@dataclass
+class CorpusIndex:
+    """The eval's own index: where it lives and whether this run built it."""
+
+    folder: Path
+    build_id: str
+    reused: bool
+    stats: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- corpus
+
+
+def articles_from_passages(passages, source: str) -> list:
+    """Dataset passages as Articles: already clean, so only the normaliser runs (no boilerplate cleaner)."""
+    from ingest import metadata, textnorm
+    from ingest.documents import Article
+
+    articles, seen = [], set()
+    for passage in passages:
+        if passage.id in seen:
+            continue
+        seen.add(passage.id)
+        text = textnorm.normalize_text(passage.text)
+        paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
+        if not paragraphs:
+            continue
+        title = textnorm.normalize_text(passage.title).strip()
+        body = "\n\n".join(paragraphs)
+        digest = hashlib.sha256((title + "\0" + body + "\0" + textnorm.VERSION).encode("utf-8")).hexdigest()[:16]
+        articles.append(Article(doc_id=passage.id, title=title, text=body, source=source,
+                                places=metadata.find_places(title + "\n" + body), content_hash=digest))
+    return articles
+
+
+def load_corpus(dataset, corpus_arg: str | None) -> tuple[list, dict]:
+    """(articles, description) for the dataset: its own passages, or the --corpus folder for jsonl."""
+    from app.config import SAMPLES_DIR
+    from ingest.documents import load_articles
+
+    if dataset.passages is not None:
+        if corpus_arg:
+            print(f"hoidap eval: --corpus is ignored: {dataset.format} datasets bring their own passages",
+                  file=sys.stderr)
+        articles = articles_from_passages(dataset.passages, dataset.path)
+        if not articles:
+            raise UsageError(f"{dataset.path}: the dataset has no passage with text")
+        return articles, {"kind": "dataset passages", "path": dataset.path, "n_passages": len(articles)}
+    path = Path(corpus_arg) if corpus_arg else SAMPLES_DIR
+    if not path.exists():
+        raise UsageError(f"--corpus {path}: no such file or folder")
+    report = load_articles([path])
+    for skipped, reason in report.skipped:
+        print(f"hoidap eval: skipped {skipped}: {reason}", file=sys.stderr)
+    if not report.articles:
+        raise UsageError(f"--corpus {path}: no readable article")
+    return report.articles, {"kind": "articles", "path": str(path), "n_articles": len(report.articles)}
+
+
+def corpus_hash(articles) -> str:
+    """Hash of what is indexed (ids, titles, cleaned text, metadata), not of file paths."""
+    digest = hashlib.sha256()
+    for article in sorted(articles, key=lambda a: a.doc_id):
+        record = [article.doc_id, article.title, article.text, article.date, article.author, article.places]
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def cache_key(*parts) -> str:
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:20]
+
+
+def _share_embedding_cache(folder: Path, data_dir: Path) -> None:
+    """folder/cache → DATA_DIR/cache, so build_index's embedding cache is the data dir's shared one."""
+    shared = (data_dir / "cache").resolve()
+    shared.mkdir(parents=True, exist_ok=True)
+    link = folder / "cache"
+    if link.is_symlink() or link.exists():
+        return
+    try:
+        link.symlink_to(shared, target_is_directory=True)
+    except OSError:
+        pass  # no symlinks here: build_index falls back to a private cache inside the folder
+
+
+def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> CorpusIndex:
+    """The eval index for this corpus, settings and model: reused when cached, else built."""
+    from index import tokenize
+    from index.build import build_index, chunking_record, current_build
+    from index.retrieve import dense_weight_for
+    from ingest import textnorm
+
+    weight = dense_weight_for(embedder.info.name, settings.dense_weight)  # resolved: a re-measured weight rebuilds
+    key = cache_key(CACHE_FORMAT, chash, settings.to_dict(), embedder.info.to_dict(), tokenize.NAME,
+                    textnorm.VERSION, chunking_record(settings, embedder.info.max_seq_length), weight)
+    folder = data_dir / EVAL_CACHE / key
+    folder.mkdir(parents=True, exist_ok=True)
+    build = current_build(folder)
+    if build is not None:
+        return CorpusIndex(folder, build.name, reused=True)
+    _share_embedding_cache(folder, data_dir)
+    print(f"hoidap eval: building the eval index in {folder} ({len(articles)} documents)…", file=sys.stderr)
+    _, stats = build_index(folder, articles, settings, embedder, weight, progress=True)
+    return CorpusIndex(folder, current_build(folder).name, reused=False, stats=stats)
+
+
+# ---------------------------------------------------------------- asking
+
+
+class _RecordingIndex:
+    """The loaded index, unchanged, remembering the passages of its last retrieval (rank order)."""
+
+    def __init__(self, index):
+        self._index = index
+        self.last: list = []
+
+    def __getattr__(self, name):
+        return getattr(self._index, name)
+
+    def retrieve(self, *args, **kwargs):
+        self.last = self._index.retrieve(*args, **kwargs)
+        return self.last
+
+
+_SOURCE_SUFFIX = " (theo bài “"  # app.answer.compose_reply: "<span> (theo bài “<title>”[, ngày …])."
+
+
+def answer_span(reply: str) -> str:
+    """The answering span of an extractive reply, without the "(theo bài …)." source note.
+
+    Used when the answer object carries no "span". EM and F1 compare spans, as SQuAD does; scoring
+    the whole reply would make EM 0 by construction. A reply of another shape is scored whole.
+    """
+    cut = reply.rfind(_SOURCE_SUFFIX)
+    return reply[:cut].strip() if cut > 0 and reply.rstrip().endswith(").") else reply.strip()
+
+
+def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome:
+    """One question through QAService.ask, the path users get; the recorder keeps the ranked passages."""
+    from app.qa import BadQuestion, Timings
+
+    timings = Timings()
+    recorder.last = []
+    started = time.perf_counter()
+    try:
+        result = service.ask(question, k=DEPTH, mode=mode, timings=timings)
+    except BadQuestion as exc:
+        return Outcome([], "", "", False, "", 0.0, 0.0, (time.perf_counter() - started) * 1000, error=str(exc))
+    total = (time.perf_counter() - started) * 1000
+    hits = [Hit(p.node_id, p.doc_id, p.title, p.text, float(p.score)) for p in recorder.last]
+    sources = result.get("sources") or []
+    found = bool(result["found"])
+    cited = sources[0]["text"] if found and sources else ""
+    span = (result.get("span") or answer_span(result["answer"])) if found else ""
+    return Outcome(hits, span, result["answer"], found, cited, timings.retrieval_ms, timings.answer_ms, total)
+
+
+class _BaselineIndex:
+    """A llama-index baseline behind the LoadedIndex interface, so QAService answers from its passages.
+
+    Everything but retrieval (manifest, term statistics…) is the real index's: same corpus, same
+    answer path, only the passages differ. The `mode` QAService passes is the baseline's name.
+    """
+
+    def __init__(self, index, baselines, articles: dict):
+        self._index = index
+        self._baselines = baselines
+        self._articles = articles
+
+    def __getattr__(self, name):
+        return getattr(self._index, name)
+
+    def retrieve(self, query: str, k: int = 5, mode: str = "llamaindex-default", doc_ids=None, **_ignored) -> list:
+        from index.retrieve import Passage
+
+        passages = []
+        for hit in self._baselines.retrieve(mode, query, k):
+            article = self._articles.get(hit.doc_id)
+            meta = {"doc_id": hit.doc_id, "title": hit.title, "date": getattr(article, "date", ""),
+                    "source": getattr(article, "source", "")}
+            passages.append(Passage(hit.node_id, hit.doc_id, hit.title, hit.text, hit.score, meta, {mode: len(passages) + 1}))
+        return passages
+
+
+def warm_up(service, recorder, question: str, mode: str) -> None:
+    """One untimed question first, so lazy initialisation is not charged to the first record."""
+    ask(service, recorder, question, mode)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def parse_retrievers(names) -> list[str]:
+    if not names:
+        return list(ALL_RETRIEVERS)
+    chosen = []
+    for name in names:
+        for part in str(name).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part not in ALL_RETRIEVERS:
+                raise UsageError(f"unknown retriever {part!r}; choose from {', '.join(ALL_RETRIEVERS)}")
+            if part not in chosen:
+                chosen.append(part)
+    if not chosen:
+        raise UsageError("no retriever named")
+    return chosen
+
+
+def _load_dataset(args):
+    from eval.datasets import load_dataset
+
+    limit = getattr(args, "limit", None)
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    try:
+        dataset = load_dataset(args.dataset, getattr(args, "format", "auto") or "auto", limit)
+    except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError, AttributeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"cannot read dataset {args.dataset}: {reason}") from exc
+    if not dataset.questions:
+        raise UsageError(f"{args.dataset}: no question to evaluate")
+    return dataset
+
+
+def print_summary(metrics: dict, report_path: Path) -> None:
+    columns = [("R@1", "retrieval", "recall@1"), ("R@5", "retrieval", "recall@5"),
+               ("R@10", "retrieval", "recall@10"), ("R@20", "retrieval", "recall@20"),
+               ("MRR@10", "retrieval", "mrr@10"), ("nDCG@10", "retrieval", "ndcg@10"),
+               ("EM", "answer", "em"), ("F1", "answer", "f1"), ("Acc", "answer", "accuracy"),
+               ("Refuse", "answer", "refusal_accuracy"), ("p50 ms", "latency_ms", "p50")]
+    width = max([len("retriever")] + [len(name) for name in metrics])
+    header = f"{'retriever':<{width}}" + "".join(f" {title:>8}" for title, _, _ in columns)
+    print(header)
+    print("-" * len(header))
+    for name, entry in metrics.items():
+        cells = []
+        for _, part, key in columns:
+            value = entry[part].get(key)
+            cells.append(f" {'–':>8}" if value is None else f" {value:>8.3f}" if part != "latency_ms"
+                         else f" {value:>8.1f}")
+        print(f"{name:<{width}}" + "".join(cells))
+    print(f"\nReport: {report_path}")
+
+
+def main(args) -> int:
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"hoidap eval: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args) -> int:
+    from tqdm import tqdm
+
+    from app.config import REPO_ROOT, ConfigError, load_settings
+
+    started_at = _now()
+    retrievers = parse_retrievers(getattr(args, "retriever", None))
+    dataset = _load_dataset(args)
+    try:
+        settings = load_settings(getattr(args, "data_dir", None), getattr(args, "config", None))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    data_dir = Path(settings.data_dir)
+    articles, corpus_info = load_corpus(dataset, getattr(args, "corpus", None))
+
+    from app.qa import QAService
+    from index.embed import ModelUnavailable, load_embedder
+    from index.manifest import IndexMismatch
+    from index.retrieve import open_index
+
+    s = settings.index
+    try:
+        embedder = load_embedder(s.embed_model, backend=s.embed_backend, query_prompt=s.query_prompt,
+                                 passage_prompt=s.passage_prompt)
+        chash = corpus_hash(articles)
+        built = ensure_index(data_dir, articles, s, embedder, chash)
+        index = open_index(built.folder, embedder, s)
+    except (ModelUnavailable, IndexMismatch) as exc:
+        print(f"hoidap eval: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    recorder = _RecordingIndex(index)
+    service = QAService(settings, embedder, recorder)
+
+    baseline_recorder, baseline_service, baseline_info = None, None, None
+    if any(name in BASELINE_RETRIEVERS for name in retrievers):
+        from eval.baselines import LlamaIndexBaselines
+
+        baselines, baseline_info = LlamaIndexBaselines.build_or_load(
+            data_dir / EVAL_CACHE, articles, chash, embedder, data_dir / "cache" / "embeddings.sqlite")
+        baseline_recorder = _RecordingIndex(_BaselineIndex(index, baselines, {a.doc_id: a for a in articles}))
+        baseline_service = QAService(settings, embedder, baseline_recorder)
+
+    results: dict[str, list[dict]] = {}
+    for name in retrievers:
+        records = []
+        svc, rec = (service, recorder) if name in OUR_RETRIEVERS else (baseline_service, baseline_recorder)
+        warm_up(svc, rec, dataset.questions[0].question, name)
+        for question in tqdm(dataset.questions, desc=f"{dataset.name} · {name}", unit="q", file=sys.stderr,
+                             dynamic_ncols=True):
+            records.append(make_record(question, ask(svc, rec, question.question, name)))
+        results[name] = records
+
+    manifest = index.manifest
+    run_info = {
+        "dataset": {"name": dataset.name, "path": str(Path(dataset.path).resolve()), "format": dataset.format,
+                    "content_hash": dataset.content_hash, "n_questions": len(dataset.questions),
+                    "n_answerable": sum(q.answerable for q in dataset.questions),
+                    "limit": getattr(args, "limit", None)},
+        "corpus": {**corpus_info, "hash": chash, "n_chunks": manifest.n_chunks},
+        "retrievers": retrievers,
+        "depth": DEPTH,
+        "index": {"folder": str(built.folder), "build_id": built.build_id, "reused": built.reused,
+                  "build_stats": built.stats, "dense_weight": manifest.dense_weight, "rrf_k": manifest.rrf_k,
+                  "tokenizer": manifest.tokenizer, "normaliser_version": manifest.normaliser_version,
+                  "chunking": manifest.chunking},
+        "index_settings": s.to_dict(),
+        "embedding_model": embedder.info.to_dict(),
+        "baselines": baseline_info,
+        "git_sha": git_sha(REPO_ROOT),
+        "versions": library_versions(),
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "command": " ".join(["hoidap", *sys.argv[1:]]) if Path(sys.argv[0]).name == "hoidap"
+        else " ".join(sys.argv),
+        "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                      if k != "func" and not callable(v)},
+        "started_at": started_at,
+        "finished_at": _now(),
+    }
+    from eval.report import write_report
+
+    out = Path(getattr(args, "out", None) or "eval-out")
+    metrics = write_report(out, results, run_info)
+    print_summary(metrics, out / "report.md")
+    return EXIT_OK
