@@ -182,23 +182,45 @@ def _phrase_end(clause: str, start: int) -> int:
     return len(clause)
 
 
+_CHANGE_CUES = ("tang", "giam", "vuot", "hon")
+
+
+def _figures(question: ParsedQuestion, clause: str):
+    """(score, match) for each figure that could answer: scored by the question words around it."""
+    for match in _FIGURE.finditer(clause):
+        figure = match.group(0).strip()
+        if figure.rstrip("% ") in question.numbers or _YEAR.fullmatch(figure):
+            continue
+        if question.wants_percent and not figure.endswith("%"):
+            continue
+        before = folded_syllables(clause[max(0, match.start() - 30) : match.start()])[-5:]
+        after = folded_syllables(clause[match.end() : match.end() + 30])[:5]
+        near = set(before + after) - GENERIC
+        score = sum(question.weight(t) for t in set(question.terms) & near)
+        if before and before[-1] in _CHANGE_CUES and before[-1] not in question.terms:
+            score -= 2.0  # "tăng 54 HTX" is a change, not the count asked for
+        if score > 0:
+            yield score, match
+
+
 def shortest_span(question: ParsedQuestion, clause: str) -> str:
     """The figure with its unit and brackets, the person's name or the date; else the clause."""
     if question.qtype == "how_many":
-        terms = {t for t in question.terms if t not in GENERIC}
-        for match in _FIGURE.finditer(clause):
-            figure = match.group(0).strip()
-            if figure.rstrip("% ") in question.numbers or _YEAR.fullmatch(figure):
-                continue
-            if question.wants_percent and not figure.endswith("%"):
-                continue
-            near = folded_syllables(clause[max(0, match.start() - 40) : match.end() + 40])
-            if terms & set(near):
-                start = match.start()
-                if figure.endswith("%"):  # "đạt 91,48%": the percentage closes its phrase
-                    comma = clause.rfind(", ", 0, start)
-                    return clause[comma + 2 if comma >= 0 else 0 : match.end()].strip()
-                return clause[start : _phrase_end(clause, match.end())].strip()
+        figures = list(_figures(question, clause))
+        # The first figure about as close to the question's words as the closest one: order matters
+        # ("181 HTX, tăng 54 HTX"), but a figure about something else does not win by coming first.
+        top = max((score for score, _ in figures), default=0)
+        best = next((m for score, m in figures if score >= 0.6 * top), None)
+        if best:
+            match = best
+            start = match.start()
+            if match.group(0).strip().endswith("%"):  # "đạt 91,48%": the percentage closes its phrase
+                comma = clause.rfind(", ", 0, start)
+                return clause[comma + 2 if comma >= 0 else 0 : match.end()].strip()
+            before = clause[:start].rstrip()
+            if before.lower().endswith(("thứ", "trên", "gần", "hơn", "khoảng")):  # "vị trí thứ 3", "trên 995"
+                start = before.rfind(" ") + 1 if " " in before else 0
+            return clause[start : _phrase_end(clause, match.end())].strip()
     if question.qtype == "who":
         names = [n for n in _person_names(clause) if fold_diacritics(n).lower() not in fold_diacritics(question.text).lower()]
         if names:

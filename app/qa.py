@@ -108,7 +108,8 @@ class QAService:
         t1 = time.perf_counter()
         parsed = qparse.parse(question, self.known_places, self.index.document_frequency)
         plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", "")} for p in passages]
-        extracted = answer.extract(parsed, plain)
+        # Answers come from the top passages users see, however many sources the caller wants listed.
+        extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)])
         t2 = time.perf_counter()
         if timings is not None:
             timings.retrieval_ms = (t1 - t0) * 1000

@@ -226,6 +226,12 @@ def _given_answer(record: dict) -> str:
     return (record.get("answer") or "") if record.get("found") else ""
 
 
+def _given_claim(record: dict) -> str:
+    """What "answer contains a gold answer" reads: the reply's answering text when the record has
+    one ("claim": the reply without its source note), else the span."""
+    return (record.get("claim") or record.get("answer") or "") if record.get("found") else ""
+
+
 def _share(flags: list[bool]) -> float | None:
     return _mean([1.0 if flag else 0.0 for flag in flags])
 
@@ -239,7 +245,7 @@ def summarize_answers(records: Sequence[dict]) -> dict:
     summary = {
         "em": _share([exact_match(_given_answer(r), r["gold"]) for r in answerable]),
         "f1": _mean([token_f1(_given_answer(r), r["gold"]) for r in answerable]),
-        "accuracy": _share([contains_answer(_given_answer(r), r["gold"]) for r in answerable]),
+        "accuracy": _share([contains_answer(_given_claim(r), r["gold"]) for r in answerable]),
         "numeric_match": _share([numeric_match(_given_answer(r), r["gold"]) for r in numeric]),
         "n_numeric": len(numeric),
         "refusal_accuracy": _share([not r.get("found") for r in unanswerable]),

@@ -27,6 +27,7 @@ class Outcome:
     hits: list[Hit]
     answer: str  # the answering span, what EM/F1/accuracy score ("" when declined)
     reply: str  # the text a person reads (span + where it comes from, or the refusal)
+    claim: str  # the reply without its "(theo bài …)" source note: what "contains the answer" reads
     found: bool
     cited_text: str  # the passage the answer is taken from ("" when declined)
     retrieval_ms: float
@@ -93,6 +94,7 @@ def make_record(question, outcome: Outcome) -> dict:
         "ranked": ranked,
         "answer": outcome.answer,
         "reply": outcome.reply,
+        "claim": outcome.claim,
         "found": outcome.found,
         "cited_hit": cited_hit,
         "timings_ms": {"retrieval": round(outcome.retrieval_ms, 3), "answer": round(outcome.answer_ms, 3),

@@ -180,14 +180,15 @@ def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome
     try:
         result = service.ask(question, k=DEPTH, mode=mode, timings=timings)
     except BadQuestion as exc:
-        return Outcome([], "", "", False, "", 0.0, 0.0, (time.perf_counter() - started) * 1000, error=str(exc))
+        return Outcome([], "", "", "", False, "", 0.0, 0.0, (time.perf_counter() - started) * 1000, error=str(exc))
     total = (time.perf_counter() - started) * 1000
     hits = [Hit(p.node_id, p.doc_id, p.title, p.text, float(p.score)) for p in recorder.last]
     sources = result.get("sources") or []
     found = bool(result["found"])
     cited = sources[0]["text"] if found and sources else ""
     span = (result.get("span") or answer_span(result["answer"])) if found else ""
-    return Outcome(hits, span, result["answer"], found, cited, timings.retrieval_ms, timings.answer_ms, total)
+    claim = answer_span(result["answer"]) if found else ""
+    return Outcome(hits, span, result["answer"], claim, found, cited, timings.retrieval_ms, timings.answer_ms, total)
 
 
 class _BaselineIndex:
