@@ -15,7 +15,7 @@ from app.question import GENERIC, ParsedQuestion, folded_syllables
 from ingest.chunk import split_sentences
 from ingest.textnorm import fold_diacritics
 
-MIN_COVERAGE = 0.6  # share of the question's content weight the evidence must cover
+MIN_COVERAGE = 0.5  # share of the question's content weight the evidence must cover
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
 _DATE = re.compile(
     r"\b(?:(?:ngày|tháng|năm)\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{1,2}/\d{1,2}|(?:19|20)\d{2}\b|\d{1,2}\b)",

@@ -31,6 +31,9 @@ STOPWORDS = set(
 GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban nhan dan cong tac thuc hien".split())
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
 _UNITS_FOLDED = tuple(fold_diacritics(u) for u in PLACE_UNITS)
+# Units that surely introduce a place name ("Bản" and "Ban" fold alike, so bản is left out).
+_NAME_UNITS = {"huyen", "xa", "tinh", "quan", "phuong"}
+_NOT_PLACE_HEADS = set("truong pho bi chu ban dong uy hoi dai nghi chuong trung so phong mat nha chi cong".split())
 
 
 @dataclass
@@ -103,15 +106,22 @@ def find_places(question: str, known_places: list[str]) -> list[str]:
         if not taken & set(range(start, start + size)):
             taken |= set(range(start, start + size))
             found.append(name)
-    # Capitalised runs ("Yên Châu", "Huyện Yên Châu") name places the corpus may not know.
+    # Capitalised runs ("Yên Châu", "Huyện Yên Châu") name places the corpus may not know; runs that
+    # open with a title or body ("Trưởng Ban Tuyên giáo", "Ban Thường vụ") are not places.
     raw_words = re.findall(r"[^\W\d_]+", text)
     run: list[str] = []
     for word in raw_words + [""]:
         if word and word[0].isupper() and not word.isupper():
             run.append(word)
             continue
-        names = [w for w in run if fold_diacritics(w).lower() not in _UNITS_FOLDED]
-        if names and (len(names) < len(run) or len(names) >= 2):
+        head = fold_diacritics(run[0]).lower() if run else ""
+        if head in _NAME_UNITS and len(run) >= 2:
+            names = run[1:]
+        elif len(run) >= 2 and head not in _NOT_PLACE_HEADS and head not in _UNITS_FOLDED:
+            names = run
+        else:
+            names = []
+        if names:
             name = fold_diacritics(" ".join(names)).lower()
             if not any(name in f or f in name for f in found):
                 found.append(name)
