@@ -88,14 +88,13 @@ class LlamaIndexBaselines:
     def build(folder: Path, articles, embedder, embedding_cache: Path, progress: bool = True) -> dict:
         """Split, embed (through the shared cache), and persist the FAISS index and the stock BM25."""
         import faiss
-        import numpy as np
         from llama_index.core import Document, StorageContext, VectorStoreIndex
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.core.schema import MetadataMode
         from llama_index.retrievers.bm25 import BM25Retriever
         from llama_index.vector_stores.faiss import FaissVectorStore
-        from tqdm import tqdm
 
+        from index.build import embed_texts
         from index.embcache import EmbeddingCache
 
         started = time.perf_counter()
@@ -104,23 +103,9 @@ class LlamaIndexBaselines:
         nodes = SentenceSplitter().get_nodes_from_documents(documents)
         texts = [node.get_content(metadata_mode=MetadataMode.EMBED) for node in nodes]
 
-        dim = embedder.info.dimension
-        vectors = np.zeros((len(texts), dim), dtype="float32")
-        cache = EmbeddingCache(embedding_cache, embedder.info.fingerprint, dim)
+        cache = EmbeddingCache(embedding_cache, embedder.info.fingerprint, embedder.info.dimension)
         try:
-            cached = cache.get_many(texts)
-            for i, vec in cached.items():
-                vectors[i] = vec
-            missing = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
-            batch = 32
-            with tqdm(total=len(missing), desc="llama-index baseline: embedding", unit="chunk", file=sys.stderr,
-                      disable=not progress or not missing) as bar:
-                for start in range(0, len(missing), batch):
-                    ids = missing[start:start + batch]
-                    new = embedder.encode([texts[i] for i in ids], is_query=False, batch_size=batch)
-                    vectors[ids] = new
-                    cache.put_many([texts[i] for i in ids], new)
-                    bar.update(len(ids))
+            vectors, reused, computed = embed_texts(texts, embedder, cache, progress, desc="llama-index baseline: embedding")
         finally:
             cache.close()
         for node, vector in zip(nodes, vectors):
@@ -129,14 +114,14 @@ class LlamaIndexBaselines:
         tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:6]}"
         tmp.mkdir(parents=True)
         try:
-            store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(dim))
+            store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.info.dimension))
             storage = StorageContext.from_defaults(vector_store=store)
             index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False)
             index.storage_context.persist(persist_dir=str(tmp / "vector"))
             bm25 = BM25Retriever.from_defaults(nodes=nodes)
             (tmp / "bm25").mkdir()
             bm25.persist(str(tmp / "bm25"), show_progress=False)
-            stats = {"n_nodes": len(nodes), "embedded": len(missing), "reused_vectors": len(cached),
+            stats = {"n_nodes": len(nodes), "embedded": computed, "reused_vectors": reused,
                      "seconds": round(time.perf_counter() - started, 2)}
             (tmp / COMPLETE).write_text(json.dumps(stats), encoding="utf-8")
             if folder.exists():

@@ -25,54 +25,35 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 # ---------------------------------------------------------------- the random-vector embedder
 
 
+class RandomVectors:
+    """Stands in for a SentenceTransformer: random unit vectors, and a token count of the real
+    model's measured tokens per word × words + 2 (special tokens), so synthetic chunks hold as many
+    words as real ones without running a tokenizer."""
+
+    def __init__(self, dimension: int, seed: int, tokens_per_word: float):
+        import numpy as np
+
+        self._rng = np.random.default_rng(seed)
+        self._dimension = dimension
+        self._per_word = tokens_per_word
+
+    def tokenizer(self, text: str, **_kwargs) -> dict:
+        return {"input_ids": [0] * (math.ceil(self._per_word * len(text.split())) + 2)}
+
+    def encode(self, texts, **_kwargs):
+        import numpy as np
+
+        vectors = self._rng.standard_normal((len(texts), self._dimension)).astype("float32")
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
 def make_random_embedder(dimension: int, max_seq_length: int, seed: int = 0, tokens_per_word: float = 1.0):
-    """A llama-index embedding model returning random unit vectors.
-
-    Tokens are counted as the real model's measured tokens per word × words + 2 (special tokens), so
-    synthetic chunks hold as many words as real ones without running the model's tokenizer.
-    """
-    import numpy as np
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    from index.embed import ModelInfo
+    """hoidap's Embedder (the llama-index adapter) over RandomVectors instead of a real model."""
+    from index.embed import Embedder, ModelInfo
 
     info = ModelInfo(name=SYNTHETIC_MODEL, dimension=dimension, max_seq_length=max_seq_length, query_prompt="",
                      passage_prompt="", word_segmented=False, fingerprint=f"{SYNTHETIC_MODEL}-seed{seed}")
-
-    class RandomUnitEmbedder(BaseEmbedding):
-        _info: ModelInfo = PrivateAttr()
-        _rng: object = PrivateAttr()
-
-        def __init__(self) -> None:
-            super().__init__(model_name=info.name, embed_batch_size=256)
-            self._info = info
-            self._rng = np.random.default_rng(seed)
-
-        @property
-        def info(self) -> ModelInfo:
-            return self._info
-
-        def count_tokens(self, text: str) -> int:
-            return math.ceil(tokens_per_word * len(text.split())) + 2
-
-        def encode(self, texts, is_query: bool, batch_size: int = 32, show_progress: bool = False):
-            vectors = self._rng.standard_normal((len(texts), dimension)).astype("float32")
-            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self.encode([query], is_query=True)[0].tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self.encode([text], is_query=False)[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self.encode(texts, is_query=False).tolist()
-
-    return RandomUnitEmbedder()
+    return Embedder(RandomVectors(dimension, seed, tokens_per_word), info)
 
 
 # ---------------------------------------------------------------- synthetic corpora

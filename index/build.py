@@ -78,19 +78,21 @@ def embed_text(record: ChunkRecord) -> str:
     return f"{record.header}\n{record.text}" if record.header else record.text
 
 
-def embed_records(records: list[ChunkRecord], embedder, cache: EmbeddingCache, progress: bool = True):
-    """Vectors for all records, computing only what the cache lacks (longest first, so batches pad little)."""
+def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: bool = True,
+                desc: str = "Nhúng đoạn văn (embedding)"):
+    """Vectors for texts, computing only what the cache lacks (longest first, so batches pad little).
+
+    Returns (vectors, reused, computed)."""
     import numpy as np
     from tqdm import tqdm
 
-    texts = [embed_text(r) for r in records]
     vectors = np.zeros((len(texts), embedder.info.dimension), dtype="float32")
     cached = cache.get_many(texts)
     for i, vec in cached.items():
         vectors[i] = vec
     missing = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
     batch = 32
-    with tqdm(total=len(missing), desc="Nhúng đoạn văn (embedding)", unit="đoạn", disable=not progress or not missing) as bar:
+    with tqdm(total=len(missing), desc=desc, unit="đoạn", disable=not progress or not missing) as bar:
         for start in range(0, len(missing), batch):
             ids = missing[start : start + batch]
             new = embedder.encode([texts[i] for i in ids], is_query=False, batch_size=batch)
@@ -157,7 +159,7 @@ def build_index(
         records = chunk_articles(articles, settings, embedder.count_tokens, embedder.info.max_seq_length)
         cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite", embedder.info.fingerprint, embedder.info.dimension)
         try:
-            vectors, reused, computed = embed_records(records, embedder, cache, progress)
+            vectors, reused, computed = embed_texts([embed_text(r) for r in records], embedder, cache, progress)
         finally:
             cache.close()
         _write_vector_index(tmp, records, by_id, vectors, embedder)
