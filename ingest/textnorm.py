@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 VERSION = "1"
 
@@ -49,7 +50,11 @@ def _place_tone(letters: str) -> int | None:
 
 
 def _fix_syllable(match: re.Match) -> str:
-    word = match.group(0)
+    return _fix_word(match.group(0))
+
+
+@lru_cache(maxsize=1 << 16)  # a corpus has few distinct syllables; tokenising meets each one often
+def _fix_word(word: str) -> str:
     decomposed = unicodedata.normalize("NFD", word)
     tones = [c for c in decomposed if c in _TONES]
     if len(tones) != 1 or len(word) > 7:
