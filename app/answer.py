@@ -242,6 +242,12 @@ def compose_reply(clause: str, passage: dict) -> str:
     return f"{span} ({source})."
 
 
+def claim_of(reply: str) -> str:
+    """The reply without the source note compose_reply adds: what the answer asserts."""
+    cut = reply.rfind(" (theo bài “")
+    return reply[:cut].strip() if cut > 0 else reply.strip()
+
+
 def _vn_date(iso: str) -> str:
     parts = iso.split("-")
     return f"{parts[2]}/{parts[1]}/{parts[0]}" if len(parts) == 3 else iso

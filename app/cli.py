@@ -44,17 +44,12 @@ def settings_from(args):
 # -- ingest ---------------------------------------------------------------------------------------
 def run_ingest(settings, paths: list[Path], rebuild: bool = False, progress: bool = True):
     """Ingest paths into settings.data_dir; returns the IngestResult. Shared by serve/ask autoload."""
-    from index.embed import load_embedder
+    from index.embed import embedder_for
     from index.retrieve import dense_weight_for
     from index.update import update_index
 
-    s = settings.index
-
-    def embedder():
-        return load_embedder(s.embed_model, backend=s.embed_backend, query_prompt=s.query_prompt,
-                             passage_prompt=s.passage_prompt)
-
-    return update_index(settings.data_dir, paths, s, embedder, dense_weight_for, rebuild=rebuild, progress=progress)
+    return update_index(settings.data_dir, paths, settings.index, lambda: embedder_for(settings.index),
+                        dense_weight_for, rebuild=rebuild, progress=progress)
 
 
 def cmd_ingest(args) -> int:

@@ -43,14 +43,14 @@ def resolve(question: str, previous: str | None, known_places: list[str]) -> str
         return question
     new_places = find_places(question, known_places)
     old_places = find_places(previous, known_places)
-    years = _YEAR.findall(question) and [m.group(0) for m in _YEAR.finditer(question)]
+    years = [m.group(0) for m in _YEAR.finditer(question)]
     if re.search(r"thì sao|thế nào|thi sao|the nao", question, re.IGNORECASE) and (new_places or years):
         rewritten = previous
         for new in new_places:
             span = _name_span(rewritten, old_places[0]) if old_places else None
             replacement = _name_span(question, new) or new
             rewritten = rewritten.replace(span, replacement, 1) if span else f"{replacement} {rewritten}"
-        for year in years or []:
+        for year in years:
             old_year = _YEAR.search(rewritten)
             rewritten = rewritten.replace(old_year.group(0), year, 1) if old_year else f"Năm {year} {rewritten[0].lower()}{rewritten[1:]}"
         return rewritten

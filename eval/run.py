@@ -157,21 +157,9 @@ class _RecordingIndex:
         return self.last
 
 
-_SOURCE_SUFFIX = " (theo bài “"  # app.answer.compose_reply: "<span> (theo bài “<title>”[, ngày …])."
-
-
-def answer_span(reply: str) -> str:
-    """The answering span of an extractive reply, without the "(theo bài …)." source note.
-
-    Used when the answer object carries no "span". EM and F1 compare spans, as SQuAD does; scoring
-    the whole reply would make EM 0 by construction. A reply of another shape is scored whole.
-    """
-    cut = reply.rfind(_SOURCE_SUFFIX)
-    return reply[:cut].strip() if cut > 0 and reply.rstrip().endswith(").") else reply.strip()
-
-
 def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome:
     """One question through QAService.ask, the path users get; the recorder keeps the ranked passages."""
+    from app.answer import claim_of
     from app.qa import BadQuestion, Timings
 
     timings = Timings()
@@ -186,8 +174,8 @@ def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome
     sources = result.get("sources") or []
     found = bool(result["found"])
     cited = sources[0]["text"] if found and sources else ""
-    span = (result.get("span") or answer_span(result["answer"])) if found else ""
-    claim = answer_span(result["answer"]) if found else ""
+    span = result.get("span", "") if found else ""
+    claim = claim_of(result["answer"]) if found else ""
     return Outcome(hits, span, result["answer"], claim, found, cited, timings.retrieval_ms, timings.answer_ms, total)
 
 
@@ -304,14 +292,13 @@ def _run(args) -> int:
     articles, corpus_info = load_corpus(dataset, getattr(args, "corpus", None))
 
     from app.qa import QAService
-    from index.embed import ModelUnavailable, load_embedder
+    from index.embed import ModelUnavailable, embedder_for
     from index.manifest import IndexMismatch
     from index.retrieve import open_index
 
     s = settings.index
     try:
-        embedder = load_embedder(s.embed_model, backend=s.embed_backend, query_prompt=s.query_prompt,
-                                 passage_prompt=s.passage_prompt)
+        embedder = embedder_for(s)
         chash = corpus_hash(articles)
         built = ensure_index(data_dir, articles, s, embedder, chash)
         index = open_index(built.folder, embedder, s)

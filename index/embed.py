@@ -203,6 +203,12 @@ def make_embedder_class():
 _EMBEDDER_CLASS = None
 
 
+def embedder_for(settings) -> Any:
+    """Load the embedding model that IndexSettings name, with their prompt overrides."""
+    return load_embedder(settings.embed_model, backend=settings.embed_backend,
+                         query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt)
+
+
 def deferred_embedder(info: dict, settings) -> Any:
     """An Embedder described by an index manifest that loads its model only when first used.
 
@@ -214,8 +220,7 @@ def deferred_embedder(info: dict, settings) -> Any:
     recorded = ModelInfo(**info)
 
     def load():
-        loaded = load_embedder(settings.embed_model, backend=settings.embed_backend,
-                               query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt)
+        loaded = embedder_for(settings)
         if (loaded.info.fingerprint, loaded.info.dimension) != (recorded.fingerprint, recorded.dimension):
             raise IndexMismatch(
                 f"Mô hình '{loaded.info.name}' khác với mô hình đã dựng chỉ mục ('{recorded.name}'). "
