@@ -16,6 +16,9 @@ def register(sub, common) -> None:
                    help="retrieval set-ups to compare (hybrid bm25 dense llamaindex-default; default: all)")
     p.add_argument("--out", default="eval-out", help="output folder")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--queries", default="as-is", choices=["as-is", "folded", "mixed"],
+                   help="ask the questions as written, with every diacritic removed, or with about half "
+                        "of the words' diacritics removed (how officials often type)")
     p.set_defaults(func=_run_eval)
 
     p = sub.add_parser("bench", parents=[common], help="đo tốc độ: nạp, truy vấn, bộ nhớ, theo kích thước")

@@ -76,8 +76,9 @@ def ranked_items(question, hits: list[Hit]) -> tuple[list[dict], int]:
     return items, (len(relevant) if relevant else len(evidence))
 
 
-def make_record(question, outcome: Outcome) -> dict:
-    """A per-query record as eval/metrics.summarize reads it."""
+def make_record(question, outcome: Outcome, asked: str | None = None) -> dict:
+    """A per-query record as eval/metrics.summarize reads it; `asked` is the text actually typed
+    when it differs from the dataset's question (eval --queries folded/mixed)."""
     from eval.metrics import contains_answer
 
     ranked, n_relevant = ranked_items(question, outcome.hits)
@@ -100,6 +101,8 @@ def make_record(question, outcome: Outcome) -> dict:
         "timings_ms": {"retrieval": round(outcome.retrieval_ms, 3), "answer": round(outcome.answer_ms, 3),
                        "total": round(outcome.total_ms, 3)},
     }
+    if asked is not None and asked != question.question:
+        record["asked"] = asked
     if question.evidence:
         record["evidence"] = list(question.evidence)
     if outcome.error:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -206,6 +207,20 @@ class _BaselineIndex:
         return passages
 
 
+def typed_as(question: str, how: str, seed: str) -> str:
+    """The question as a user might type it: as written, without diacritics, or half without.
+
+    "mixed" folds each word with probability 1/2, seeded by the question id, so runs repeat."""
+    from ingest.textnorm import fold_diacritics
+
+    if how == "folded":
+        return fold_diacritics(question)
+    if how == "mixed":
+        rng = random.Random(f"mixed:{seed}")
+        return " ".join(fold_diacritics(w) if rng.random() < 0.5 else w for w in question.split(" "))
+    return question
+
+
 def warm_up(service, recorder, question: str, mode: str) -> None:
     """One untimed question first, so lazy initialisation is not charged to the first record."""
     ask(service, recorder, question, mode)
@@ -281,9 +296,10 @@ def _run(args) -> int:
 
     from app.config import REPO_ROOT, ConfigError, load_settings
 
-    started_at = _now()
+    started_at, sha = _now(), git_sha(REPO_ROOT)  # the SHA of the code that runs, not of a later commit
     retrievers = parse_retrievers(getattr(args, "retriever", None))
     dataset = _load_dataset(args)
+    queries = getattr(args, "queries", None) or "as-is"
     try:
         settings = load_settings(getattr(args, "data_dir", None), getattr(args, "config", None))
     except ConfigError as exc:
@@ -301,7 +317,7 @@ def _run(args) -> int:
         embedder = embedder_for(s)
         chash = corpus_hash(articles)
         built = ensure_index(data_dir, articles, s, embedder, chash)
-        index = open_index(built.folder, embedder, s)
+        index = open_index(built.folder, embedder, s, settings.retrieval)
     except (ModelUnavailable, IndexMismatch) as exc:
         print(f"hoidap eval: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -324,7 +340,8 @@ def _run(args) -> int:
         warm_up(svc, rec, dataset.questions[0].question, name)
         for question in tqdm(dataset.questions, desc=f"{dataset.name} · {name}", unit="q", file=sys.stderr,
                              dynamic_ncols=True):
-            records.append(make_record(question, ask(svc, rec, question.question, name)))
+            asked = typed_as(question.question, queries, question.id)
+            records.append(make_record(question, ask(svc, rec, asked, name), asked))
         results[name] = records
 
     manifest = index.manifest
@@ -335,15 +352,17 @@ def _run(args) -> int:
                     "limit": getattr(args, "limit", None)},
         "corpus": {**corpus_info, "hash": chash, "n_chunks": manifest.n_chunks},
         "retrievers": retrievers,
+        "queries": queries,
         "depth": DEPTH,
         "index": {"folder": str(built.folder), "build_id": built.build_id, "reused": built.reused,
                   "build_stats": built.stats, "dense_weight": manifest.dense_weight, "rrf_k": manifest.rrf_k,
                   "tokenizer": manifest.tokenizer, "normaliser_version": manifest.normaliser_version,
                   "chunking": manifest.chunking},
         "index_settings": s.to_dict(),
+        "retrieval_settings": settings.retrieval.to_dict(),
         "embedding_model": embedder.info.to_dict(),
         "baselines": baseline_info,
-        "git_sha": git_sha(REPO_ROOT),
+        "git_sha": sha,
         "versions": library_versions(),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
