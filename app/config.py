@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from index.settings import IndexSettings, setting
+from index.settings import IndexSettings, RetrievalSettings, setting
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"
@@ -34,6 +34,7 @@ class Settings:
     host: str = setting("127.0.0.1", "Address the web app listens on.")
     port: int = setting(7860, "Port the web app listens on.")
     index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
 
 

@@ -51,11 +51,14 @@ class QAService:
 
         manifest = read_manifest(settings.data_dir, settings.index)
         embedder = deferred_embedder(manifest.embed_model, settings.index)
-        return cls(settings, embedder, open_index(settings.data_dir, embedder, settings.index))
+        return cls(settings, embedder, open_index(settings.data_dir, embedder, settings.index, settings.retrieval))
 
     @property
     def model_label(self) -> str:
         label = self.embedder.info.name
+        reranker = getattr(self.index, "reranker", None)
+        if reranker is not None:
+            label += f" + xếp hạng lại {reranker.name}"
         if self.settings.llm.base_url and self.settings.llm.model:
             label += f" + LLM {self.settings.llm.model}"
         return label

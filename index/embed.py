@@ -76,15 +76,17 @@ def _is_phobert(model: Any, name: str) -> bool:
     return "phobert" in tokenizer_class or "phobert" in lowered or "vietnamese-bi-encoder" in lowered
 
 
-def _open_model(name_or_path: str, device: str, backend: str):
+def _open_model(name_or_path: str, device: str, backend: str, factory=None):
+    """A SentenceTransformer (or `factory`, e.g. CrossEncoder) from a folder, the HF cache or the hub."""
     from sentence_transformers import SentenceTransformer
 
+    factory = factory or SentenceTransformer
     kwargs: dict[str, Any] = {"device": device, "backend": backend}
     if Path(name_or_path).exists():
-        return SentenceTransformer(name_or_path, **kwargs)
+        return factory(name_or_path, **kwargs)
     # A hub id: use the local cache if it has the model, and only then try the network, briefly.
     try:
-        return SentenceTransformer(name_or_path, local_files_only=True, **kwargs)
+        return factory(name_or_path, local_files_only=True, **kwargs)
     except Exception:
         if os.environ.get("HF_HUB_OFFLINE") == "1":
             raise ModelUnavailable(
@@ -94,7 +96,7 @@ def _open_model(name_or_path: str, device: str, backend: str):
     os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", HUB_TIMEOUT_S)
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", HUB_TIMEOUT_S)
     try:
-        return SentenceTransformer(name_or_path, **kwargs)
+        return factory(name_or_path, **kwargs)
     except Exception as exc:
         raise ModelUnavailable(
             f"Không tải được mô hình '{name_or_path}' (not cached, hub unreachable or unknown id: "

@@ -16,6 +16,7 @@ import numpy as np
 from ingest.textnorm import has_diacritics
 from index import tokenize
 from index.build import current_build
+from index.settings import RetrievalSettings
 from index.manifest import IndexMismatch, IndexMissing, Manifest, check_compatible, expected_build
 
 # Dense weight in the fusion, measured with `hoidap eval` on the gold set, vinewsqa-dev and
@@ -46,7 +47,7 @@ class Passage:
 class LoadedIndex:
     """A build on disk, opened for querying (FAISS via llama-index, BM25 memory-mapped)."""
 
-    def __init__(self, folder: Path, manifest: Manifest, embedder):
+    def __init__(self, folder: Path, manifest: Manifest, embedder, retrieval: RetrievalSettings | None = None):
         import bm25s
         from llama_index.core import StorageContext, load_index_from_storage
         from llama_index.vector_stores.faiss import FaissVectorStore
@@ -54,6 +55,9 @@ class LoadedIndex:
         self.folder = folder
         self.manifest = manifest
         self.embedder = embedder
+        self.retrieval = retrieval or RetrievalSettings()
+        self._restorer = None
+        self.reranker = None  # set by open_index when RetrievalSettings.rerank_model is configured
         llama_dir = str(folder / "llama")
         store = FaissVectorStore.from_persist_dir(llama_dir)
         storage = StorageContext.from_defaults(vector_store=store, persist_dir=llama_dir)
@@ -65,22 +69,57 @@ class LoadedIndex:
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:
         """(chunks containing the accent-folded term, all chunks): for weighting question terms."""
-        column = self.bm25_folded.vocab_dict.get(folded_term)
-        n_docs = int(self.bm25_folded.scores["num_docs"])
-        if column is None:
-            return 0, n_docs
-        indptr = self.bm25_folded.scores["indptr"]
-        return int(indptr[column + 1] - indptr[column]), n_docs
+        return _doc_freq(self.bm25_folded, folded_term)
 
     # -- single retrievers -------------------------------------------------------------------
-    def bm25_ranking(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """Top node ids by BM25 on the accented field, or the folded one for accent-free queries."""
-        if has_diacritics(query):
-            scores = self.bm25.get_scores(tokenize.tokenize(query, self.manifest.tokenizer))
-        else:
-            scores = self.bm25_folded.get_scores(tokenize.tokenize_folded(query, self.manifest.tokenizer))
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
+    def restorer(self):
+        from index.restore import DiacriticRestorer
+
+        if self._restorer is None:
+            self._restorer = DiacriticRestorer(self.bm25.vocab_dict, lambda t: _doc_freq(self.bm25, t)[0])
+        return self._restorer
+
+    def bm25_queries(self, query: str, restored: list[str] | None = None) -> list[tuple[object, list[str]]]:
+        """(BM25 field, query tokens) to search. A query typed with its diacritics searches the
+        accented field; one typed (partly) without them, as restoration shows, is searched per
+        RetrievalSettings.accents. `restored`: restored_syllables(query), if already computed."""
+        name, expand, accents = self.manifest.tokenizer, self.retrieval.expand_abbreviations, self.retrieval.accents
+        syllables = tokenize.syllables(query)
+        folded = (self.bm25_folded,
+                  tokenize.query_tokens(tokenize.folded_syllables(query), name, expand, True, text=query))
+        restored = None if accents == "field" else restored or self.restored_syllables(query)
+        if restored is None:
+            if any(has_diacritics(s) for s in syllables):
+                return [(self.bm25, tokenize.query_tokens(syllables, name, expand, text=query))]
+            return [folded]
+        if accents == "fold":
+            return [folded]
+        accented = (self.bm25, tokenize.query_tokens(restored, name, expand))
+        return [accented, folded] if accents == "fuse" else [accented]
+
+    def restored_syllables(self, query: str) -> list[str] | None:
+        """The query's syllables with diacritics restored, or None when restoring changes nothing."""
+        syllables = tokenize.syllables(query)
+        if self.retrieval.accents == "field" or all(
+                has_diacritics(s) or not s.isalpha() for s in syllables):
+            return None
+        restored = self.restorer().restore(syllables)
+        return restored if restored != syllables else None
+
+    def bm25_ranking(self, query: str, depth: int, allowed: np.ndarray | None = None,
+                     restored: list[str] | None = None) -> list[tuple[str, float]]:
+        """Top node ids by BM25 on the accented field, the folded one, or both fused (see bm25_queries)."""
+        rankings = {}
+        for n, (field_index, tokens) in enumerate(self.bm25_queries(query, restored)):
+            scores = field_index.get_scores(tokens)
+            if allowed is not None:
+                scores = np.where(allowed, scores, 0.0)
+            rankings[f"bm25-{n}"] = (1.0, self._top(scores, depth))
+        if len(rankings) == 1:
+            return next(iter(rankings.values()))[1]
+        return [(node_id, score) for node_id, score, _ in fuse(rankings, self.manifest.rrf_k)[:depth]]
+
+    def _top(self, scores: np.ndarray, depth: int) -> list[tuple[str, float]]:
         depth = min(depth, len(scores))
         top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -102,19 +141,36 @@ class LoadedIndex:
         if doc_ids is not None:
             allowed_ids = {nid for nid in self.node_ids if nid.split("#", 1)[0] in doc_ids}
             allowed = np.array([nid in allowed_ids for nid in self.node_ids])
+        restored = self.restored_syllables(query)
+        # Models read the question with its diacritics back, when they were restored.
+        model_query = " ".join(restored) if restored else query
         rankings: dict[str, tuple[float, list[tuple[str, float]]]] = {}
         dense_weight = self.manifest.dense_weight if mode == "hybrid" else 1.0
         if mode in ("hybrid", "bm25"):
-            rankings["bm25"] = (1.0, self.bm25_ranking(query, depth, allowed))
+            rankings["bm25"] = (1.0, self.bm25_ranking(query, depth, allowed, restored))
         if mode == "dense" or (mode == "hybrid" and dense_weight > 0):
-            rankings["dense"] = (dense_weight, self.dense_ranking(query, depth, allowed_ids))
+            rankings["dense"] = (dense_weight, self.dense_ranking(model_query, depth, allowed_ids))
         fused = fuse(rankings, self.manifest.rrf_k)
-        return [self._passage(node_id, score, ranks) for node_id, score, ranks in fused[:k]]
+        if self.reranker is None:
+            return [self._passage(node_id, score, ranks) for node_id, score, ranks in fused[:k]]
+        candidates = [self._passage(node_id, score, ranks)
+                      for node_id, score, ranks in fused[: max(k, self.reranker.depth)]]
+        return self.reranker.rerank(model_query, candidates)[:k]
 
     def _passage(self, node_id: str, score: float, ranks: dict) -> Passage:
         node = self.docstore.get_node(node_id)
         meta = dict(node.metadata)
         return Passage(node_id, meta.get("doc_id", ""), meta.get("title", ""), node.get_content(), score, meta, ranks)
+
+
+def _doc_freq(bm25, token: str) -> tuple[int, int]:
+    """(chunks containing the token, all chunks) in a bm25s index, from its CSC column pointers."""
+    column = bm25.vocab_dict.get(token)
+    n_docs = int(bm25.scores["num_docs"])
+    if column is None:
+        return 0, n_docs
+    indptr = bm25.scores["indptr"]
+    return int(indptr[column + 1] - indptr[column]), n_docs
 
 
 def fuse(rankings: dict[str, tuple[float, list[tuple[str, float]]]], rrf_k: int) -> list[tuple[str, float, dict]]:
@@ -150,8 +206,9 @@ def read_manifest(data_dir: Path, settings) -> Manifest:
     return manifest
 
 
-def open_index(data_dir: Path, embedder, settings) -> LoadedIndex:
-    """Open the current build under data_dir after checking it matches the settings and model."""
+def open_index(data_dir: Path, embedder, settings, retrieval: RetrievalSettings | None = None) -> LoadedIndex:
+    """Open the current build under data_dir after checking it matches the settings and model;
+    `retrieval` holds the query-time choices (accents, abbreviations, reranking)."""
     from index.build import chunking_record
     from ingest import textnorm
 
@@ -159,4 +216,9 @@ def open_index(data_dir: Path, embedder, settings) -> LoadedIndex:
     wanted = expected_build(embedder.info.to_dict(), settings.bm25_tokenizer, textnorm.VERSION,
                             chunking_record(settings, embedder.info.max_seq_length))
     check_compatible(manifest, wanted)
-    return LoadedIndex(current_build(data_dir), manifest, embedder)
+    index = LoadedIndex(current_build(data_dir), manifest, embedder, retrieval)
+    if retrieval is not None and retrieval.rerank_model:
+        from index.rerank import load_reranker
+
+        index.reranker = load_reranker(retrieval.rerank_model, retrieval.rerank_depth)
+    return index

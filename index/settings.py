@@ -49,3 +49,31 @@ class IndexSettings:
         out = asdict(self)
         out["context_fields"] = list(self.context_fields)
         return out
+
+
+@dataclass
+class RetrievalSettings:
+    """Query-time choices: they change how an index is searched, not how it is built (no rebuild)."""
+
+    accents: str = setting(
+        "fold",
+        "Queries typed (partly) without diacritics, as detected by restoring them from the index's own "
+        "vocabulary: 'fold' searches the accent-folded field (measured best); 'restore' the accented field "
+        "with the restored diacritics; 'fuse' both, fused; 'field' = no detection, the folded field only "
+        "when the query has no diacritic at all. Restored text is what dense models and the reranker read.",
+    )
+    expand_abbreviations: bool = setting(
+        True, "Match HTX with 'hợp tác xã', UBND with 'ủy ban nhân dân' etc. (index/abbreviations.py)."
+    )
+    rerank_model: str = setting(
+        "",
+        "Cross-encoder that re-orders the fused candidates (a Hugging Face id such as "
+        "BAAI/bge-reranker-v2-m3, or a local folder); empty = no reranking.",
+    )
+    rerank_depth: int = setting(20, "How many fused candidates the cross-encoder re-scores.")
+
+    def describe(self) -> dict[str, str]:
+        return {f.name: f.metadata.get("description", "") for f in fields(self)}
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 
 from ingest.textnorm import fold_diacritics, normalize_text
+from index import abbreviations
 
 # Tokenizer names as recorded in manifests; the default is the measured best (docs/retrieval.md).
 NAME = "syllable-bigram-v1"
 SYLLABLE_ONLY = "syllable-v1"
-TOKENIZERS = (NAME, SYLLABLE_ONLY)
+PYVI_WORDS = "pyvi-word-v1"  # pyvi word segmentation ("hợp_tác_xã"); measured, not the default
+TOKENIZERS = (NAME, SYLLABLE_ONLY, PYVI_WORDS)
 
 # A number keeps its inner separators ("1.373,7", "06/19", "91,48") so figures match exactly.
 _TOKEN = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+", re.UNICODE)
@@ -37,11 +39,44 @@ def with_bigrams(tokens: list[str]) -> list[str]:
 
 def tokenize(text: str, name: str = NAME) -> list[str]:
     """Tokens for the accented BM25 field."""
-    tokens = syllables(text)
-    return with_bigrams(tokens) if name == NAME else tokens
+    if name == PYVI_WORDS:  # segment with punctuation and case, which pyvi's model uses
+        return [_canonical_number(w.lower()) for w in _pyvi_words(normalize_text(text))]
+    return from_syllables(syllables(text), name)
 
 
 def tokenize_folded(text: str, name: str = NAME) -> list[str]:
     """Tokens for the accent-folded field that serves queries typed without diacritics."""
-    tokens = [fold_diacritics(t) for t in syllables(text)]
+    if name == PYVI_WORDS:
+        return [fold_diacritics(w) for w in tokenize(text, name)]
+    return from_syllables(folded_syllables(text), name)
+
+
+def folded_syllables(text: str) -> list[str]:
+    return [fold_diacritics(t) for t in syllables(text)]
+
+
+def from_syllables(tokens: list[str], name: str = NAME) -> list[str]:
+    if name == PYVI_WORDS:
+        return [w.lower() for w in _pyvi_words(" ".join(tokens))]
     return with_bigrams(tokens) if name == NAME else tokens
+
+
+def _pyvi_words(text: str) -> list[str]:
+    from pyvi import ViTokenizer
+
+    words = ViTokenizer.tokenize(text).split()
+    return [w for w in words if _TOKEN.match(w)]
+
+
+def query_tokens(tokens: list[str], name: str = NAME, expand: bool = True, folded: bool = False,
+                 text: str | None = None) -> list[str]:
+    """A query's syllables as BM25 tokens, plus the other form of each abbreviation (HTX ⇄ hợp tác xã).
+    `text`, the question as typed, lets pyvi segment with its case and punctuation."""
+    if name == PYVI_WORDS and text is not None:
+        out = [w.lower() for w in _pyvi_words(fold_diacritics(text) if folded else normalize_text(text))]
+    else:
+        out = from_syllables(tokens, name)
+    if expand:
+        for extra in abbreviations.other_forms(tokens, folded):
+            out += from_syllables(extra, name)
+    return out

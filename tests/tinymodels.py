@@ -53,3 +53,21 @@ def build_phobert_model(folder: Path) -> Path:
     out = folder / "vietnamese-bi-encoder-tiny"
     model.save(str(out))
     return out
+
+
+def build_cross_encoder(folder: Path) -> Path:
+    """A 1-layer BERT cross-encoder (one relevance logit per pair), like the hub's rerankers."""
+    from sentence_transformers import CrossEncoder
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    raw = folder / "raw-ce"
+    raw.mkdir(parents=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(SYLLABLES), *"abcdefghijklmnopqrstuvwxyz0123456789"]
+    (raw / "vocab.txt").write_text("\n".join(vocab), encoding="utf-8")
+    BertTokenizer(str(raw / "vocab.txt"), do_lower_case=True, strip_accents=False).save_pretrained(raw)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=256, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(raw)
+    out = folder / "reranker-tiny"
+    CrossEncoder(str(raw), device="cpu").save(str(out))
+    return out
