@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", help="tệp cấu hình TOML (default: DATA_DIR/hoidap.toml or ./hoidap.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", parents=[common], help="nạp bài viết (.txt .md .html) vào chỉ mục")
+    p = sub.add_parser("ingest", parents=[common], help="nạp bài viết (.txt .md .html .docx .pdf) vào chỉ mục")
     p.add_argument("paths", nargs="*", help="tệp hoặc thư mục (default: bộ bài mẫu)")
     p.add_argument("--rebuild", action="store_true", help="dựng lại chỉ mục từ đầu")
     p.set_defaults(func=cmd_ingest)

@@ -158,6 +158,10 @@ def render_markdown(result: dict) -> str:
         if biggest:
             lines += ["| part | MB |", "|---|---|"] + [f"| {k} | {_fmt(v, 2)} |" for k, v in biggest["parts_mb"].items()]
         lines += ["", "![](bench.png)", ""]
+    if result.get("load"):
+        from eval.load import bench_section
+
+        lines += bench_section(result["load"])
     return "\n".join(lines) + "\n"
 
 
@@ -227,6 +231,9 @@ def main(args) -> int:
             print(f"hoidap bench: {exc}", file=sys.stderr)
             return EXIT_FAIL
         model = real["model"]
+        from eval.load import for_bench
+
+        load = for_bench(args, bench_settings, out)
 
         from app.config import SAMPLES_DIR
         from ingest.documents import load_articles
@@ -274,6 +281,8 @@ def main(args) -> int:
            "started_at": started_at, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "wall_s": round(time.perf_counter() - started, 1), "peak_rss_mb_main": peak_rss_mb()}
     result = {"run": run, "real": real, "synthetic": synthetic}
+    if load:
+        result["load"] = load
     (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "bench.md").write_text(render_markdown(result), encoding="utf-8")
     plot(out / "bench.png", synthetic)

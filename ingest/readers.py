@@ -1,4 +1,5 @@
-"""Turn one file into text: decoding (UTF-8, UTF-16, legacy Windows-1258) and format (txt, md, html).
+"""Turn one file into text: decoding (UTF-8, UTF-16, legacy Windows-1258) and format (txt, md, html;
+docx and pdf through ingest/docformats.py).
 
 Covers only getting characters out of bytes and markup; boilerplate removal, normalisation and
 metadata come after (clean.py, textnorm.py, metadata.py). Raises UnreadableFile with a reason a
@@ -11,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -63,7 +64,7 @@ def _looks_binary(text: str) -> bool:
 
 
 def read_file(path: Path) -> RawText:
-    """Read a .txt, .md or .html file into plain text with its declared title/date."""
+    """Read a .txt, .md, .html, .docx or .pdf file into plain text with its declared title/date."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"định dạng không hỗ trợ: {suffix or '(none)'}")
@@ -71,6 +72,12 @@ def read_file(path: Path) -> RawText:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise UnreadableFile(f"tệp quá lớn ({size // 1024 // 1024} MB > 20 MB)")
+        if size == 0:
+            raise UnreadableFile("tệp rỗng (empty file)")
+        if suffix in (".docx", ".pdf"):
+            from ingest import docformats
+
+            return docformats.read_docx(path) if suffix == ".docx" else docformats.read_pdf(path)
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"không đọc được tệp: {exc.strerror or exc}") from exc

@@ -122,7 +122,7 @@ def test_markdown_reader(tmp_path):
 
 def test_unsupported_suffix_raises(tmp_path):
     with pytest.raises(UnreadableFile):
-        read_file(tmp_path / "x.pdf")
+        read_file(tmp_path / "x.odt")
 
 
 def test_sentences_split_on_vietnamese_punctuation_not_numbers():
