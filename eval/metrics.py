@@ -216,8 +216,14 @@ def summarize_retrieval(records: Sequence[dict], ks: Sequence[int] = DEFAULT_KS)
         summary[f"recall@{k}"] = _mean([recall_at_k(_hits(r), r["n_relevant"], k) for r in labelled])
     summary["mrr@10"] = _mean([mrr_at_k(_hits(r), 10) for r in labelled])
     summary["ndcg@10"] = _mean([ndcg_at_k(_hits(r), r["n_relevant"], 10) for r in labelled])
+    # Passage level: the evidence sentence itself among the first 5 passages (gold sets that give one).
+    with_evidence = [r for r in records if r.get("answerable") and "evidence_rank" in r]
+    if with_evidence:
+        summary["evidence@5"] = _share([(r["evidence_rank"] or 99) <= 5 for r in with_evidence])
     summary = {key: _round(value) for key, value in summary.items()}
     summary["n"] = len(labelled)
+    if with_evidence:
+        summary["n_evidence"] = len(with_evidence)
     return summary
 
 

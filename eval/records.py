@@ -76,6 +76,17 @@ def ranked_items(question, hits: list[Hit]) -> tuple[list[dict], int]:
     return items, (len(relevant) if relevant else len(evidence))
 
 
+def evidence_rank(evidence: list[str], hits: list[Hit]) -> int | None:
+    """Passage-level rank (1-based) of the first retrieved chunk whose text, with its article title,
+    contains an evidence string (normalised); None when no retrieved chunk does."""
+    wanted = [e for e in (_padded(e) for e in evidence) if e.strip()]
+    for rank, hit in enumerate(hits, 1):
+        haystack = _padded(f"{hit.title} {hit.text}")
+        if any(e in haystack for e in wanted):
+            return rank
+    return None
+
+
 def make_record(question, outcome: Outcome, asked: str | None = None) -> dict:
     """A per-query record as eval/metrics.summarize reads it; `asked` is the text actually typed
     when it differs from the dataset's question (eval --queries folded/mixed)."""
@@ -105,6 +116,7 @@ def make_record(question, outcome: Outcome, asked: str | None = None) -> dict:
         record["asked"] = asked
     if question.evidence:
         record["evidence"] = list(question.evidence)
+        record["evidence_rank"] = evidence_rank(question.evidence, outcome.hits)
     if outcome.error:
         record["error"] = outcome.error
     return record

@@ -124,7 +124,7 @@ def _run_section(run_info: dict) -> list[str]:
     return lines + [""]
 
 
-_RETRIEVAL_COLUMNS = [f"recall@{k}" for k in DEFAULT_KS] + ["mrr@10", "ndcg@10", "n"]
+_RETRIEVAL_COLUMNS = [f"recall@{k}" for k in DEFAULT_KS] + ["mrr@10", "ndcg@10", "n", "evidence@5"]
 _ANSWER_COLUMNS = ["em", "f1", "accuracy", "numeric_match", "n_numeric", "refusal_accuracy", "n_unanswerable",
                    "answer_rate", "wrong_refusal_rate", "citation_precision"]
 _LATENCY_COLUMNS = ["p50", "p95", "retrieval_p50", "retrieval_p95", "answer_p50", "answer_p95"]
@@ -135,7 +135,7 @@ _BREAKDOWN_COLUMNS = [("n", None), ("recall@10", "retrieval"), ("mrr@10", "retri
 def _metric_tables(metrics: dict) -> list[str]:
     lines = ["## Retrieval", "", "Averaged over questions with labelled relevant passages.", ""]
     lines += _table(["retriever"] + _RETRIEVAL_COLUMNS,
-                    [[name] + [m["retrieval"][c] for c in _RETRIEVAL_COLUMNS] for name, m in metrics.items()])
+                    [[name] + [m["retrieval"].get(c, "–") for c in _RETRIEVAL_COLUMNS] for name, m in metrics.items()])
     lines += ["![](recall_at_k.png)", "", "## Answers", "",
               "EM, F1, accuracy (answer contains a gold) and numeric match are over answerable questions; "
               "a declined answer counts as wrong.", ""]

@@ -229,3 +229,8 @@ def test_questions_can_be_asked_as_typed_without_diacritics(tmp_path, data_dir):
     ocop = {r["id"]: r for r in _per_query(out)}["t1"]
     assert not has_diacritics(ocop["asked"]) and ocop["question"] != ocop["asked"]
     assert ocop["ranked"][0]["id"] == OCOP_DOC and "20" in ocop["answer"]
+    # t3 gives an evidence sentence: its passage-level rank is recorded and summarised
+    evidence = {r["id"]: r for r in _per_query(out)}["t3"]
+    assert 1 <= evidence["evidence_rank"] <= 5
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["bm25"]["retrieval"]["evidence@5"] == 1.0 and metrics["bm25"]["retrieval"]["n_evidence"] == 1
