@@ -34,21 +34,24 @@ ABBREVIATIONS = {
 
 
 @lru_cache(maxsize=2)
-def _tables(folded: bool) -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], str]]:
+def _tables(folded: bool) -> tuple[dict[str, tuple[str, ...]], dict[str, list[tuple[tuple[str, ...], str]]]]:
+    """(abbreviation → long form, first syllable of a long form → [(long form, abbreviation)])."""
     norm = fold_diacritics if folded else (lambda s: s)
     short_to_long = {norm(short): tuple(norm(long).split()) for short, long in ABBREVIATIONS.items()}
-    long_to_short = {words: short for short, words in short_to_long.items()}
-    return short_to_long, long_to_short
+    by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for short, words in short_to_long.items():
+        by_first.setdefault(words[0], []).append((words, short))
+    return short_to_long, by_first
 
 
 def other_forms(syllables: list[str], folded: bool = False) -> list[list[str]]:
     """For each abbreviation in the syllables, its long form; for each long form, its abbreviation."""
-    short_to_long, long_to_short = _tables(folded)
+    short_to_long, by_first = _tables(folded)
     extra: list[list[str]] = []
     for i, syllable in enumerate(syllables):
         if syllable in short_to_long:
             extra.append(list(short_to_long[syllable]))
-        for words, short in long_to_short.items():
+        for words, short in by_first.get(syllable, ()):
             if tuple(syllables[i:i + len(words)]) == words:
                 extra.append([short])
     return extra

@@ -55,12 +55,14 @@ class DiacriticRestorer:
             return math.log1p(PHRASE_COUNT)
         return self._log_df(f"{left}_{right}")
 
-    def restore(self, syllables: list[str]) -> list[str]:
+    def restore(self, syllables: list[str], any_accented: bool | None = None) -> list[str]:
         """The most likely accented spelling of lower-cased syllables (accented ones stay as typed)."""
         if not syllables:
             return []
         lattice = [self._candidates(s) for s in syllables]
-        penalty = CHANGE_PENALTY if any(has_diacritics(s) for s in syllables) else 0.0
+        if any_accented is None:
+            any_accented = any(has_diacritics(s) for s in syllables)
+        penalty = CHANGE_PENALTY if any_accented else 0.0
 
         def own(i: int, c: str) -> float:
             return UNIGRAM_WEIGHT * self._log_df(c) - (penalty if c != syllables[i] else 0.0)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.textnorm import has_diacritics
+from ingest.textnorm import fold_diacritics, has_diacritics
 from index import tokenize
 from index.build import current_build
 from index.settings import RetrievalSettings
@@ -42,6 +42,13 @@ class Passage:
     score: float
     metadata: dict = field(default_factory=dict)
     ranks: dict = field(default_factory=dict)  # rank in each retriever that found it, 1-based
+
+
+@dataclass
+class QueryForms:
+    syllables: list[str]  # as typed (normalised, lower-cased)
+    any_accented: bool  # some syllable was typed with a diacritic
+    restored: list[str] | None  # diacritics put back; None when the query was typed with them
 
 
 class LoadedIndex:
@@ -76,41 +83,46 @@ class LoadedIndex:
         from index.restore import DiacriticRestorer
 
         if self._restorer is None:
-            self._restorer = DiacriticRestorer(self.bm25.vocab_dict, lambda t: _doc_freq(self.bm25, t)[0])
+            # Chunk counts per vocabulary column, read once from the memory-mapped matrix.
+            counts = np.diff(np.asarray(self.bm25.scores["indptr"]))
+            vocab = self.bm25.vocab_dict
+            self._restorer = DiacriticRestorer(vocab, lambda t: int(counts[vocab[t]]) if t in vocab else 0)
         return self._restorer
 
-    def bm25_queries(self, query: str, restored: list[str] | None = None) -> list[tuple[object, list[str]]]:
+    def query_forms(self, query: str) -> QueryForms:
+        """The query's syllables and, when it was typed (partly) without diacritics, their restoration."""
+        syllables = tokenize.syllables(query)
+        accented = [has_diacritics(s) for s in syllables]
+        if self.retrieval.accents == "field" or all(a or not s.isalpha() for s, a in zip(syllables, accented)):
+            return QueryForms(syllables, any(accented), None)
+        restored = self.restorer().restore(syllables, any(accented))
+        return QueryForms(syllables, any(accented), restored if restored != syllables else None)
+
+    def bm25_queries(self, query: str, forms: QueryForms | None = None) -> list[tuple[object, list[str]]]:
         """(BM25 field, query tokens) to search. A query typed with its diacritics searches the
         accented field; one typed (partly) without them, as restoration shows, is searched per
-        RetrievalSettings.accents. `restored`: restored_syllables(query), if already computed."""
+        RetrievalSettings.accents."""
         name, expand, accents = self.manifest.tokenizer, self.retrieval.expand_abbreviations, self.retrieval.accents
-        syllables = tokenize.syllables(query)
-        folded = (self.bm25_folded,
-                  tokenize.query_tokens(tokenize.folded_syllables(query), name, expand, True, text=query))
-        restored = None if accents == "field" else restored or self.restored_syllables(query)
-        if restored is None:
-            if any(has_diacritics(s) for s in syllables):
-                return [(self.bm25, tokenize.query_tokens(syllables, name, expand, text=query))]
-            return [folded]
-        if accents == "fold":
-            return [folded]
-        accented = (self.bm25, tokenize.query_tokens(restored, name, expand))
-        return [accented, folded] if accents == "fuse" else [accented]
+        forms = forms or self.query_forms(query)
 
-    def restored_syllables(self, query: str) -> list[str] | None:
-        """The query's syllables with diacritics restored, or None when restoring changes nothing."""
-        syllables = tokenize.syllables(query)
-        if self.retrieval.accents == "field" or all(
-                has_diacritics(s) or not s.isalpha() for s in syllables):
-            return None
-        restored = self.restorer().restore(syllables)
-        return restored if restored != syllables else None
+        def folded():
+            syllables = [fold_diacritics(s) for s in forms.syllables]
+            return self.bm25_folded, tokenize.query_tokens(syllables, name, expand, True, text=query)
+
+        if forms.restored is None:
+            if forms.any_accented:
+                return [(self.bm25, tokenize.query_tokens(forms.syllables, name, expand, text=query))]
+            return [folded()]
+        if accents == "fold":
+            return [folded()]
+        accented = (self.bm25, tokenize.query_tokens(forms.restored, name, expand))
+        return [accented, folded()] if accents == "fuse" else [accented]
 
     def bm25_ranking(self, query: str, depth: int, allowed: np.ndarray | None = None,
-                     restored: list[str] | None = None) -> list[tuple[str, float]]:
+                     forms: QueryForms | None = None) -> list[tuple[str, float]]:
         """Top node ids by BM25 on the accented field, the folded one, or both fused (see bm25_queries)."""
         rankings = {}
-        for n, (field_index, tokens) in enumerate(self.bm25_queries(query, restored)):
+        for n, (field_index, tokens) in enumerate(self.bm25_queries(query, forms)):
             scores = field_index.get_scores(tokens)
             if allowed is not None:
                 scores = np.where(allowed, scores, 0.0)
@@ -141,13 +153,13 @@ class LoadedIndex:
         if doc_ids is not None:
             allowed_ids = {nid for nid in self.node_ids if nid.split("#", 1)[0] in doc_ids}
             allowed = np.array([nid in allowed_ids for nid in self.node_ids])
-        restored = self.restored_syllables(query)
+        forms = self.query_forms(query)
         # Models read the question with its diacritics back, when they were restored.
-        model_query = " ".join(restored) if restored else query
+        model_query = " ".join(forms.restored) if forms.restored else query
         rankings: dict[str, tuple[float, list[tuple[str, float]]]] = {}
         dense_weight = self.manifest.dense_weight if mode == "hybrid" else 1.0
         if mode in ("hybrid", "bm25"):
-            rankings["bm25"] = (1.0, self.bm25_ranking(query, depth, allowed, restored))
+            rankings["bm25"] = (1.0, self.bm25_ranking(query, depth, allowed, forms))
         if mode == "dense" or (mode == "hybrid" and dense_weight > 0):
             rankings["dense"] = (dense_weight, self.dense_ranking(model_query, depth, allowed_ids))
         fused = fuse(rankings, self.manifest.rrf_k)

@@ -63,7 +63,9 @@ class RetrievalSettings:
         "when the query has no diacritic at all. Restored text is what dense models and the reranker read.",
     )
     expand_abbreviations: bool = setting(
-        True, "Match HTX with 'hợp tác xã', UBND with 'ủy ban nhân dân' etc. (index/abbreviations.py)."
+        False,
+        "Match HTX with 'hợp tác xã', UBND with 'ủy ban nhân dân' etc. (index/abbreviations.py). Off: "
+        "measured neutral on the gold set, ViNewsQA and ALQAC (docs/retrieval.md).",
     )
     rerank_model: str = setting(
         "",

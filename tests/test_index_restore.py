@@ -45,19 +45,28 @@ def test_mixed_queries_find_and_answer_like_accented_ones(service, question, doc
     assert figure in result["answer"]
 
 
-def test_with_the_field_strategy_a_mixed_query_loses_its_accent_free_words(service):
-    """Before restoration, one diacritic sent the whole query to the accented field, where
-    "Son" matches nothing: the restored query scores the OCOP passage higher."""
+@pytest.mark.parametrize("accents, field, expected, absent", [
+    ("fold", "bm25_folded", "mai_son", None),  # the default: typed partly without diacritics → folded field
+    ("restore", "bm25", "mai_sơn", "son"),  # the accented field, diacritics restored
+    ("field", "bm25", "son", "mai_sơn"),  # before: one diacritic sent it to the accented field as typed
+])
+def test_a_mixed_query_is_searched_per_the_accent_strategy(service, accents, field, expected, absent):
     question = "Mai Son có bao nhieu san phẩm OCOP?"
-    field = replace(service.index.retrieval, accents="field")
-    restored_tokens = service.index.bm25_queries(question)[0][1]
-    service.index.retrieval, saved = field, service.index.retrieval
+    saved = service.index.retrieval
+    service.index.retrieval = replace(saved, accents=accents)
     try:
-        field_tokens = service.index.bm25_queries(question)[0][1]
+        [(searched, tokens)] = service.index.bm25_queries(question)
     finally:
         service.index.retrieval = saved
-    assert "mai_sơn" in restored_tokens and "sơn" in restored_tokens
-    assert "mai_sơn" not in field_tokens and "son" in field_tokens
+    assert searched is getattr(service.index, field)
+    assert expected in tokens and (absent is None or absent not in tokens)
+
+
+def test_a_query_typed_with_its_diacritics_is_left_alone(service):
+    forms = service.index.query_forms("Mai Sơn có bao nhiêu sản phẩm OCOP?")
+    assert forms.restored is None and forms.any_accented
+    [(searched, _)] = service.index.bm25_queries("Mai Sơn có bao nhiêu sản phẩm OCOP?")
+    assert searched is service.index.bm25
 
 
 def test_abbreviations_and_long_forms_meet_in_both_directions():
@@ -70,8 +79,22 @@ def test_abbreviations_and_long_forms_meet_in_both_directions():
     assert "hợp" not in tokenize.query_tokens(tokenize.syllables("bao nhiêu HTX"), expand=False)
 
 
+def test_abbreviation_matching_is_off_by_default_and_switched_on_in_the_config(sample_settings, tmp_path):
+    from app.config import load_settings
+
+    assert not sample_settings.retrieval.expand_abbreviations  # measured neutral: docs/retrieval.md
+    config = tmp_path / "hoidap.toml"
+    config.write_text("[retrieval]\nexpand_abbreviations = true\n", encoding="utf-8")
+    assert load_settings(data_dir=tmp_path, config_file=config, env={}).retrieval.expand_abbreviations
+
+
 @pytest.mark.parametrize("question", ["Huyện Mai Sơn hiện có bao nhiêu HTX?", "Mai Son co bao nhieu hop tac xa?"])
 def test_the_cooperative_count_is_found_by_either_form(service, question):
-    result = service.ask(question)
+    saved = service.index.retrieval
+    service.index.retrieval = replace(saved, expand_abbreviations=True)
+    try:
+        result = service.ask(question)
+    finally:
+        service.index.retrieval = saved
     assert result["found"] and result["sources"][0]["doc_id"] == OCOP_DOC
     assert "181" in result["answer"]
