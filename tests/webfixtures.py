@@ -62,3 +62,19 @@ def xss_service(folder: Path):
     result = run_ingest(settings, [articles], progress=False)
     assert result.added, result.skipped
     return QAService.open(settings), settings
+
+
+def copied_service(sample_settings, folder: Path, auth: dict | None = None, max_upload_mb: float | None = None):
+    """A QAService over a copy of the sample index (no re-embedding), with its own data dir to change."""
+    import shutil
+
+    from app.config import AuthSettings, load_settings
+    from app.qa import QAService
+
+    shutil.copytree(sample_settings.data_dir, folder / "data")
+    settings = load_settings(data_dir=folder / "data", env={})
+    if auth:
+        settings.auth = AuthSettings(**auth)
+    if max_upload_mb is not None:
+        settings.max_upload_mb = max_upload_mb
+    return QAService.open(settings), settings
