@@ -7,7 +7,6 @@ markup of ours is added, and the Chatbot's own sanitizer stays on as a second wa
 gradio is imported inside functions, so `import app.ui` is cheap and has no side effects.
 """
 
-from __future__ import annotations
 
 import html
 import logging

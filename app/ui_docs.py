@@ -4,7 +4,6 @@ Layout and handlers only; the work is in app/library.py. Every handler checks th
 the server, whatever the page shows, and turns a refused upload into a Vietnamese message.
 """
 
-from __future__ import annotations
 
 import logging
 

@@ -12,6 +12,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import contextlib  # noqa: E402
 import socket  # noqa: E402
+import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -42,8 +43,11 @@ def running_app(service, settings):
     ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            assert response.status == 200
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+        except urllib.error.HTTPError as exc:  # behind a proxy-header sign-in, a bare request is refused
+            assert exc.code == 401 and settings.auth.proxy_header, exc
         yield url
     finally:
         demo.close()
