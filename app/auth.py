@@ -16,6 +16,10 @@ import os
 ROLES = ("admin", "user")
 LOCAL_USER = "local"  # the one person of an unauthenticated loopback app
 _N, _R, _P = 2**14, 8, 1
+# Gradio draws the login form before any of the app's settings reach the page, so its own labels
+# stay English; this message, shown above them, says in Vietnamese what goes where.
+LOGIN_MESSAGE = ("<b>hoidap — hỏi đáp</b>: đăng nhập bằng tài khoản được cấp. Ô <i>username</i> là tên đăng "
+                 "nhập, ô <i>password</i> là mật khẩu, rồi bấm <i>Login</i> (Đăng nhập).")
 
 
 class AuthConfigError(ValueError):
@@ -120,5 +124,5 @@ class Access:
         if self.settings.proxy_header:
             return {"auth_dependency": self.proxy_user}
         if self.users:
-            return {"auth": self.login, "auth_message": "Đăng nhập bằng tài khoản được cấp để dùng hoidap."}
+            return {"auth": self.login, "auth_message": LOGIN_MESSAGE}
         return {}

@@ -303,7 +303,14 @@ def launch(demo, host: str, port: int, **kwargs):
     access = getattr(demo, "hd_access", None)
     if access is not None:
         kwargs = {**access.launch_kwargs(), **kwargs}
-    return demo.launch(server_name=host, server_port=port, css=CSS, theme=theme, footer_links=["api"],
+    # Gradio's own words on the page in Vietnamese, whatever language the browser asks for.
+    words = {"upload_text.click_to_upload": "Bấm để chọn tệp", "upload_text.drop_file": "Thả tệp vào đây",
+             "common.or": "hoặc", "common.clear": "Xoá", "common.remove": "Bỏ", "common.error": "Lỗi",
+             "common.loading": "Đang tải", "common.download": "Tải về", "common.empty": "Trống"}
+    kwargs.setdefault("i18n", gr.I18n(vi=words, en=words))
+    from app.ui_docs import CSS as DOCS_CSS
+
+    return demo.launch(server_name=host, server_port=port, css=CSS + DOCS_CSS, theme=theme, footer_links=["api"],
                        show_error=False, **kwargs)
 
 

@@ -13,6 +13,30 @@ log = logging.getLogger(__name__)
 
 ADMIN_ONLY = "Chỉ quản trị viên mới được quản lý bài viết."
 HEADERS = ["Tiêu đề", "Ngày", "Số đoạn", "Nguồn", "Mã bài"]
+CSS = """
+#hd-docs .hd-doc-table { width: 100%; border-collapse: collapse; font-size: .92em; }
+#hd-docs th, #hd-docs td { text-align: left; padding: .35em .5em; vertical-align: top;
+  border-bottom: 1px solid var(--border-color-primary, #e5e7eb); overflow-wrap: anywhere; }
+#hd-docs td.hd-num { text-align: right; }
+#hd-docs .hd-doc-table, #hd-docs .hd-doc-table tr { border: 0 !important; }
+@media (max-width: 640px) {
+  #hd-docs thead { display: none; }
+  #hd-docs tr { display: block; padding: .4em 0; border-bottom: 1px solid var(--border-color-primary, #e5e7eb); }
+  #hd-docs td { display: inline; border: 0; padding: 0 .5em 0 0; font-size: .9em; opacity: .85; }
+  #hd-docs td.hd-title { display: block; font-weight: 600; opacity: 1; }
+  #hd-docs td.hd-num::after { content: " đoạn"; }
+}
+"""
+
+
+def docs_html(rows: list[list], esc) -> str:
+    """The article list as an HTML table (escaped text; stacks into cards on a phone)."""
+    head = "".join(f"<th>{h}</th>" for h in HEADERS)
+    body = "".join(
+        f'<tr><td class="hd-title">{esc(title)}</td><td>{esc(date)}</td><td class="hd-num">{int(chunks)}</td>'
+        f"<td>{esc(origin)}</td><td>{esc(doc_id)}</td></tr>"
+        for title, date, chunks, origin, doc_id in rows)
+    return f'<table class="hd-doc-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def doc_choices(service) -> list[tuple[str, str]]:
@@ -34,8 +58,8 @@ def build_docs_tab(gr, library, access, esc, on_change: list):
         upload = gr.File(label="Tệp bài viết", file_count="single", elem_id="hd-upload", height=120)
         add_btn = gr.Button("Thêm vào chỉ mục", variant="primary", elem_id="hd-add")
         status = gr.Markdown(elem_id="hd-doc-status")
-        table = gr.Dataframe(headers=HEADERS, value=library.rows(), interactive=False, wrap=True,
-                             label="Các bài viết đã nạp", elem_id="hd-docs")
+        gr.Markdown("**Các bài viết đã nạp**")
+        table = gr.HTML(docs_html(library.rows(), esc), elem_id="hd-docs")
         with gr.Row(equal_height=True):
             pick = gr.Dropdown(choices=doc_choices(service), label="Bài viết cần xoá", scale=4, min_width=200,
                                elem_id="hd-remove-pick")
@@ -44,7 +68,7 @@ def build_docs_tab(gr, library, access, esc, on_change: list):
     extra = [component for component, _ in on_change]
 
     def refreshed(message: str | None):
-        updates = [library.rows(), gr.update(choices=doc_choices(service), value=None)]
+        updates = [docs_html(library.rows(), esc), gr.update(choices=doc_choices(service), value=None)]
         updates += [fn(service) for _, fn in on_change]
         return ([message] if message is not None else []) + updates
 
