@@ -10,7 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from app import answer, followup, question as qparse
+from app import answer, followup
+from app import question as qparse
 from app.config import Settings
 from app.filters import NO_MATCH
 from ingest.textnorm import normalize_text
@@ -63,7 +64,7 @@ class QAService:
         return self.index.manifest.documents
 
     @classmethod
-    def open(cls, settings: Settings) -> "QAService":
+    def open(cls, settings: Settings) -> QAService:
         """Open the index under settings.data_dir; the embedding model loads when a query needs it."""
         from index.embed import deferred_embedder
         from index.retrieve import open_index, read_manifest

@@ -6,7 +6,13 @@ import sys
 import pytest
 
 from app.audit import AuditLog
-from app.auth import Access, AuthConfigError, hash_password, is_loopback, verify_password
+from app.auth import (
+    Access,
+    AuthConfigError,
+    hash_password,
+    is_loopback,
+    verify_password,
+)
 from app.cli import main
 from app.config import AuthSettings, load_settings
 from tests.webfixtures import OCOP_QUESTION, copied_service, running_app

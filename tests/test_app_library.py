@@ -44,8 +44,8 @@ def test_upload_is_answered_without_restart_and_listed(library, tmp_path):
 
 @pytest.mark.parametrize(("name", "content"), [
     ("bao-cao.md", "# Báo cáo xã Đồi Thông\n\nXã Đồi Thông có **58** tổ hợp tác chè.\n"),
-    ("bao-cao.html", "<html><head><title>Báo cáo xã Đồi Thông</title></head><body><h1>Báo cáo xã Đồi Thông</h1>"
-                     "<p>Xã Đồi Thông có 58 tổ hợp tác chè.</p><script>alert(1)</script></body></html>"),
+    ("bao-cao.html", ("<html><head><title>Báo cáo xã Đồi Thông</title></head><body><h1>Báo cáo xã Đồi Thông</h1>"
+                      "<p>Xã Đồi Thông có 58 tổ hợp tác chè.</p><script>alert(1)</script></body></html>")),
 ])
 def test_markdown_and_html_uploads(library, tmp_path, name, content):
     library.add(name, write(tmp_path, name, content))

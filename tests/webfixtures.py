@@ -10,11 +10,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-import contextlib  # noqa: E402
-import socket  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
-from pathlib import Path  # noqa: E402
+import contextlib
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OCOP_QUESTION = "Mai Sơn có bao nhiêu sản phẩm OCOP?"
@@ -25,6 +25,30 @@ XSS_ARTICLE = (
     "<img src=x onerror=\"window.__pwned=2\"> <style>body{display:none}</style> **đậm** [liên kết](javascript:alert(1))\n"
 )
 XSS_QUESTION = "Xã Thử Nghiệm có bao nhiêu hợp tác xã?"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 20_000
+
+
+@contextlib.contextmanager
+def launched_chromium():
+    """Debian's headless Chromium driven by Playwright; a missing browser fails the test (never skips)."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (CI does).")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def free_port() -> int:
