@@ -114,3 +114,38 @@ def test_proxy_header_is_trusted_only_when_configured(sample_settings, tmp_path)
         assert AuditLog(settings.data_dir).answers()[-1]["user"] == "chuyenvien"
         with pytest.raises(Exception):  # noqa: B017 - no header: 401
             Client(url, verbose=False).predict(OCOP_QUESTION, api_name="/ask")
+
+
+def call_private(url, user, password, elem_id, data):
+    """Call a page-only event handler over Gradio's HTTP queue protocol, as a crafted request would."""
+    import json
+
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=60) as http:
+        assert http.post("/login", data={"username": user, "password": password}).status_code == 200
+        config = http.get("/config").json()
+        ids = {c["props"]["elem_id"]: c["id"] for c in config["components"] if c.get("props", {}).get("elem_id")}
+        dep = next(d for d in config["dependencies"] if [ids[elem_id], "click"] in [list(t) for t in d["targets"]])
+        session = f"test-{user}"
+        joined = http.post("/gradio_api/queue/join", json={"data": data, "fn_index": dep["id"], "session_hash": session,
+                                                           "event_data": None, "trigger_id": ids[elem_id]})
+        assert joined.status_code == 200, joined.text
+        with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_completed":
+                    return json.loads(line[5:])["output"]["data"]
+    raise AssertionError("no answer from the queue")
+
+
+def test_document_removal_is_refused_server_side_for_users(signed_app):
+    url, settings = signed_app
+    from app.qa import QAService
+
+    doc = "002_fb14a67d0406c0de"
+    refused = call_private(url, "canbo", USER_PW, "hd-remove", [doc])
+    assert "Chỉ quản trị viên" in refused[0]
+    assert doc in QAService.open(settings).documents  # still indexed
+    done = call_private(url, "quantri", ADMIN_PW, "hd-remove", [doc])
+    assert "Đã xoá" in done[0]
+    assert doc not in QAService.open(settings).documents
