@@ -6,6 +6,7 @@ and eval. Bad questions raise BadQuestion with a Vietnamese message; the service
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from app import question as qparse
 from app.config import Settings
 from app.filters import NO_MATCH
 from ingest.textnorm import normalize_text
+
+log = logging.getLogger(__name__)
 
 
 class BadQuestion(ValueError):
@@ -57,6 +60,20 @@ class QAService:
             fresh = open_index(self.settings.data_dir, self.embedder, self.settings.index)
             places = sorted({p for d in fresh.manifest.documents.values() for p in d.get("places", [])})
             self.index, self.known_places = fresh, places
+
+    def follow_current(self) -> bool:
+        """Reload when another process (e.g. `hoidap ingest`) made a new build current; True if it did."""
+        from index.build import current_build
+
+        folder = current_build(self.settings.data_dir)
+        if folder is None or folder == self.index.folder:
+            return False
+        try:
+            self.reload()
+        except Exception:  # an index this process cannot open: keep answering from the one it has
+            log.exception("could not open the new index %s", folder)
+            return False
+        return True
 
     @property
     def documents(self) -> dict[str, dict]:

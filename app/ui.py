@@ -117,6 +117,7 @@ def ask_steps(service, question: str, turns: list | None = None, flt=None):
     from app.qa import BadQuestion
 
     try:
+        service.follow_current()  # an ingest from the command line shows up without a restart
         doc_ids = allowed_doc_ids(flt, service.documents)
         yield from service.ask_stream(question, history=turns or [], doc_ids=doc_ids)
         return

@@ -109,3 +109,16 @@ def test_removed_sample_stays_out_of_later_ingests(library, tmp_path):
     library.add(f"{MAI_SON}.txt", SAMPLES_DIR / f"{MAI_SON}.txt")
     assert MAI_SON not in removed_documents(library.settings.data_dir)
     assert "20" in library.service.ask(OCOP)["answer"]
+
+
+def test_web_questions_follow_an_ingest_from_the_command_line(library, tmp_path):
+    from app.ui import ask_object
+
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    write(folder, "dong-lenh.txt", NEW_ARTICLE.replace("Bản Thử Mới", "Dòng Lệnh"))
+    run_ingest(library.settings, [folder], progress=False)  # as `hoidap ingest` in another process would
+    assert "dong-lenh" not in library.service.documents  # the running service has not looked yet
+    result = ask_object(library.service, NEW_QUESTION.replace("Bản Thử Mới", "Dòng Lệnh"))
+    assert result["found"] is True and "37 km" in result["answer"], result
+    assert next(r for r in library.rows() if r[4] == "dong-lenh")[3] == "nạp từ dòng lệnh"
