@@ -173,17 +173,19 @@ def build_app(service, settings):
             history.append({"role": "user", "content": esc(shown)})
         return "", history, question or ""
 
-    def add_reply(question, history, turns, docs, place, date_from, date_to, request: gr.Request):
-        history, turns = list(history or []), list(turns or [])
+    def add_reply(question, history, turns, answer_ids, docs, place, date_from, date_to, request: gr.Request):
+        history, turns, answer_ids = list(history or []), list(turns or []), dict(answer_ids or {})
         flt = Filter(list(docs or []), place or "", date_from or "", date_to or "")
         result, answer_id = None, None
         for result in ask_steps(service, question, turns, flt):
             content = error_html(result["error"]) if "error" in result else reply_html(result)
-            yield history + [{"role": "assistant", "content": content}], turns, None
+            yield history + [{"role": "assistant", "content": content}], turns, None, answer_ids
         if result and "error" not in result:
             turns.append((result.get("standalone_question", result["question"]), result["answer"]))
             answer_id = _log(result, request, flt.to_dict(), "web")
-        yield history + [{"role": "assistant", "content": content}], turns[-5:], answer_id
+            if answer_id is not None:  # the chat's 👍/👎 name a message by its place in the history
+                answer_ids[str(len(history))] = answer_id
+        yield history + [{"role": "assistant", "content": content}], turns[-5:], answer_id, answer_ids
 
     def _log(result, request, filters, channel):
         try:
@@ -208,6 +210,14 @@ def build_app(service, settings):
             return "⚠️ Chưa lưu được góp ý. Xin thử lại.", comment
         return ("Cảm ơn anh/chị: đã ghi nhận câu trả lời là " + ("đúng." if rating > 0 else "chưa đúng.")), ""
 
+    def on_like(answer_ids, data: gr.LikeData, request: gr.Request):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        answer_id = (answer_ids or {}).get(str(index))
+        if answer_id is None or not isinstance(data.liked, bool):
+            return gr.skip(), "⚠️ Tin nhắn này không có câu trả lời để góp ý." if answer_id is None else gr.skip()
+        message, _ = feedback(1 if data.liked else -1, answer_id, "", request)
+        return answer_id, message + " Có thể thêm ghi chú trong mục “Góp ý” rồi bấm “Đúng, hữu ích” hoặc “Chưa đúng”."
+
     def rate(rating):
         def handler(answer_id, comment, request: gr.Request):
             return feedback(rating, answer_id, comment, request)
@@ -225,7 +235,7 @@ def build_app(service, settings):
                 chat = gr.Chatbot(
                     label="Trò chuyện", show_label=False, elem_id="hd-chat", height="62vh", min_height=320,
                     sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
-                    feedback_options=None, buttons=[], layout="panel",  # "copy" would copy our HTML source
+                    feedback_options=("Like", "Dislike"), buttons=[], layout="panel",  # "copy" would copy our HTML source
                     placeholder="Hãy đặt một câu hỏi về các bài viết, hoặc chọn một câu hỏi mẫu bên dưới.",
                 )
                 with gr.Row(equal_height=True):
@@ -233,6 +243,7 @@ def build_app(service, settings):
                                      lines=1, max_lines=4, scale=5, min_width=200, elem_id="hd-question",
                                      max_length=settings.max_question_chars + 500)
                     send = gr.Button("Hỏi", variant="primary", scale=1, min_width=80, elem_id="hd-send")
+                thanks = gr.Markdown(elem_id="hd-feedback-status")
                 with gr.Accordion("Bộ lọc", open=False, elem_id="hd-filters"):
                     f_docs = gr.Dropdown(choices=doc_choices(service), multiselect=True, label="Chỉ hỏi trong các bài",
                                          elem_id="hd-filter-docs")
@@ -244,13 +255,12 @@ def build_app(service, settings):
                         f_to = gr.Textbox(label="Đến ngày", placeholder="2023-12-31", min_width=140,
                                           elem_id="hd-filter-to")
                     f_clear = gr.Button("Bỏ lọc", size="sm", variant="secondary", elem_id="hd-filter-clear")
-                with gr.Accordion("Góp ý về câu trả lời gần nhất", open=False, elem_id="hd-feedback"):
+                with gr.Accordion("Góp ý về câu trả lời (kèm ghi chú)", open=False, elem_id="hd-feedback"):
                     with gr.Row(equal_height=True):
-                        up = gr.Button("👍 Đúng, hữu ích", size="sm", min_width=120, elem_id="hd-up")
-                        down = gr.Button("👎 Chưa đúng", size="sm", min_width=120, elem_id="hd-down")
+                        up = gr.Button("Đúng, hữu ích", size="sm", min_width=120, elem_id="hd-up")
+                        down = gr.Button("Chưa đúng", size="sm", min_width=120, elem_id="hd-down")
                     comment = gr.Textbox(label="Ghi chú (không bắt buộc)", lines=1, max_lines=4, max_length=2000,
                                          elem_id="hd-comment")
-                    thanks = gr.Markdown(elem_id="hd-feedback-status")
                 examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Câu hỏi mẫu",
                                        api_visibility="private")
                 new_chat = gr.Button("Cuộc trò chuyện mới", variant="secondary", size="sm", elem_id="hd-new")
@@ -261,7 +271,8 @@ def build_app(service, settings):
                  (header, lambda svc: header_md(svc, access))])
         pending = gr.State("")
         turns = gr.State([])  # (standalone question, answer) pairs: what follow-ups refer to
-        last_answer = gr.State(None)  # audit-log id of the latest answer, for feedback
+        last_answer = gr.State(None)  # audit-log id of the answer feedback goes to (latest, or last 👍/👎)
+        answer_ids = gr.State({})  # chat message index → audit-log id
 
         # Hidden pieces of the named API endpoint `ask` (question → the contract's JSON object).
         api_in = gr.Textbox(label="question", visible=False)
@@ -269,16 +280,18 @@ def build_app(service, settings):
         api_btn = gr.Button(visible=False)
 
         private = {"api_visibility": "private"}
-        answer = {"fn": add_reply, "inputs": [pending, chat, turns, f_docs, f_place, f_from, f_to],
-                  "outputs": [chat, turns, last_answer], "concurrency_id": "qa", "concurrency_limit": 1,
+        answer = {"fn": add_reply, "inputs": [pending, chat, turns, answer_ids, f_docs, f_place, f_from, f_to],
+                  "outputs": [chat, turns, last_answer, answer_ids], "concurrency_id": "qa", "concurrency_limit": 1,
                   "show_progress": "minimal", **private}
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chat], [box, chat, pending], queue=False, **private).then(**answer)
         examples.load_input_event.then(add_question, [box, chat], [box, chat, pending],
                                        queue=False, **private).then(**answer)
-        new_chat.click(lambda: ([], "", "", [], None, ""), None, [chat, box, pending, turns, last_answer, thanks],
+        new_chat.click(lambda: ([], "", "", [], None, {}, ""), None,
+                       [chat, box, pending, turns, last_answer, answer_ids, thanks],
                        queue=False, **private)
         f_clear.click(lambda: ([], "", "", ""), None, [f_docs, f_place, f_from, f_to], queue=False, **private)
+        chat.like(on_like, [answer_ids], [last_answer, thanks], **private)
         for button, rating in ((up, 1), (down, -1)):
             button.click(rate(rating), [last_answer, comment], [thanks, comment], **private)
         api_btn.click(api_ask, [api_in], [api_out], api_name="ask", concurrency_id="qa", concurrency_limit=1,
@@ -307,7 +320,9 @@ def launch(demo, host: str, port: int, **kwargs):
     # Gradio's own words on the page in Vietnamese, whatever language the browser asks for.
     words = {"upload_text.click_to_upload": "Bấm để chọn tệp", "upload_text.drop_file": "Thả tệp vào đây",
              "common.or": "hoặc", "common.clear": "Xoá", "common.remove": "Bỏ", "common.error": "Lỗi",
-             "common.loading": "Đang tải", "common.download": "Tải về", "common.empty": "Trống"}
+             "common.loading": "Đang tải", "common.download": "Tải về", "common.empty": "Trống",
+             "chatbot.like": "Câu trả lời đúng", "chatbot.dislike": "Câu trả lời chưa đúng",
+             "chatbot.clear": "Xoá cuộc trò chuyện"}
     kwargs.setdefault("i18n", gr.I18n(vi=words, en=words))
     from app.ui_docs import CSS as DOCS_CSS
 

@@ -149,7 +149,7 @@ def test_feedback_is_stored_with_the_answer(browser, local_app):
     page = open_page(browser, url)
     try:
         ask(page, OCOP_QUESTION)
-        page.locator("#hd-feedback").get_by_text("Góp ý về câu trả lời gần nhất").click()
+        page.locator("#hd-feedback").get_by_text("Góp ý về câu trả lời").click()
         page.locator("#hd-comment textarea").fill("Cần thêm số sản phẩm 5 sao")
         page.locator("#hd-down").click()
         expect(page.locator("#hd-feedback-status")).to_contain_text("chưa đúng")
@@ -157,6 +157,18 @@ def test_feedback_is_stored_with_the_answer(browser, local_app):
         assert (row["question"], row["rating"], row["comment"]) == (OCOP_QUESTION, -1, "Cần thêm số sản phẩm 5 sao")
         assert "20" in row["answer"] and row["user"] == "local"
         shot(page, "18-feedback")
+
+        # Each answer has its own 👍/👎 in the chat; they rate that answer, not the latest one.
+        ask(page, "Tà Tổng có bao nhiêu đảng viên?", n_replies=2)
+        page.locator("#hd-chat").get_by_role("button", name="Câu trả lời đúng").first.click()
+        expect(page.locator("#hd-feedback-status")).to_contain_text("đúng.")
+        rows = AuditLog(settings.data_dir).feedback()
+        assert (rows[-1]["question"], rows[-1]["rating"]) == (OCOP_QUESTION, 1)  # the OCOP answer, now 👍
+        page.locator("#hd-chat").get_by_role("button", name="Câu trả lời chưa đúng").nth(1).click()
+        expect(page.locator("#hd-feedback-status")).to_contain_text("chưa đúng.")
+        latest = {r["question"]: r["rating"] for r in AuditLog(settings.data_dir).feedback()}
+        assert latest == {OCOP_QUESTION: 1, "Tà Tổng có bao nhiêu đảng viên?": -1}
+        shot(page, "18b-chat-thumbs")
     finally:
         page.context.close()
 
