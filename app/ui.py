@@ -200,6 +200,17 @@ def build_app(service, settings):
             _log(result, request, {}, "api")
         return result
 
+    def api_ask_filtered(question, filters, request: gr.Request):
+        filters = filters if isinstance(filters, dict) else {}
+        flt = Filter(doc_ids=[str(d) for d in filters.get("doc_ids") or []], place=str(filters.get("place") or ""),
+                     date_from=str(filters.get("date_from") or ""), date_to=str(filters.get("date_to") or ""))
+        result = None
+        for result in ask_steps(service, question if isinstance(question, str) else "", None, flt):
+            pass
+        if "error" not in result:
+            _log(result, request, flt.to_dict(), "api")
+        return result
+
     def feedback(rating, answer_id, comment, request: gr.Request):
         if answer_id is None:
             return "⚠️ Chưa có câu trả lời nào để góp ý.", comment
@@ -296,6 +307,10 @@ def build_app(service, settings):
             button.click(rate(rating), [last_answer, comment], [thanks, comment], **private)
         api_btn.click(api_ask, [api_in], [api_out], api_name="ask", concurrency_id="qa", concurrency_limit=1,
                       api_description="Câu hỏi → đối tượng JSON như `hoidap ask --json`.")
+        api_filters = gr.JSON(label="filters", visible=False)
+        api_btn.click(api_ask_filtered, [api_in, api_filters], [api_out], api_name="ask_filtered",
+                      concurrency_id="qa", concurrency_limit=1,
+                      api_description="Câu hỏi + bộ lọc {doc_ids, place, date_from, date_to} → đối tượng JSON như `ask`.")
 
         def on_load(request: gr.Request):
             admin = access.is_admin(request)
