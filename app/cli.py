@@ -60,7 +60,13 @@ def cmd_ingest(args) -> int:
     from app.config import SAMPLES_DIR
 
     settings = settings_from(args)
+    from app.library import UPLOADS
+
     paths = [Path(p) for p in args.paths] or [SAMPLES_DIR]
+    uploads = settings.data_dir / UPLOADS
+    if args.rebuild and uploads.is_dir() and any(uploads.iterdir()) and uploads not in paths:
+        paths.append(uploads)  # articles added through the web page have no other copy
+        print(f"Dựng lại gồm cả các bài đã tải lên qua trang web ({uploads}).")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise CommandError(f"Không tìm thấy: {', '.join(missing)} (no such file or folder)", EXIT_USAGE)

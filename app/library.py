@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 UPLOADS = "uploads"
+STAGING = ".upload-staging"  # outside uploads/, so a crash mid-upload never leaves a file ingest would find
 REMOVED_FILE = "removed_documents.json"
 # .docx and .pdf are read once ingest/readers.py supports them; until then the reader refuses them.
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
@@ -109,8 +110,9 @@ class Library:
 
         path = Path(path)
         name = self.check_upload(filename, path)
-        staging = self.uploads_dir / f".staging-{uuid.uuid4().hex[:8]}"
+        staging = Path(self.settings.data_dir) / STAGING / uuid.uuid4().hex[:8]
         staging.mkdir(parents=True)
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
         try:
             shutil.copyfile(path, staging / name)
             try:  # read before anything is replaced: a bad file loses nothing

@@ -69,7 +69,7 @@ def test_bad_uploads_get_a_message_and_change_nothing(library, tmp_path, name, c
     with pytest.raises(LibraryError, match=words):
         library.add(name, write(tmp_path, "upload.bin", content))
     assert library.service.documents == docs
-    assert not list(library.uploads_dir.glob(".staging-*"))
+    assert not list((library.settings.data_dir / ".upload-staging").iterdir())
 
 
 def test_bad_replacement_keeps_the_old_upload(library, tmp_path):
@@ -122,3 +122,14 @@ def test_web_questions_follow_an_ingest_from_the_command_line(library, tmp_path)
     result = ask_object(library.service, NEW_QUESTION.replace("Bản Thử Mới", "Dòng Lệnh"))
     assert result["found"] is True and "37 km" in result["answer"], result
     assert next(r for r in library.rows() if r[4] == "dong-lenh")[3] == "nạp từ dòng lệnh"
+
+
+def test_rebuild_keeps_uploaded_articles(library, tmp_path, capsys):
+    from app.cli import main
+
+    library.add("con-lai.txt", write(tmp_path, "c.txt", NEW_ARTICLE.replace("Bản Thử Mới", "Còn Lại")))
+    assert main(["ingest", "--rebuild", "--data-dir", str(library.settings.data_dir)]) == 0
+    assert "gồm cả các bài đã tải lên" in capsys.readouterr().out
+    assert library.service.follow_current() is True
+    assert "con-lai" in library.service.documents
+    assert library.service.ask(NEW_QUESTION.replace("Bản Thử Mới", "Còn Lại"))["found"] is True
