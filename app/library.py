@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import threading
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _write_removed(data_dir: Path, doc_ids: set[str]) -> None:
 
 def safe_name(filename: str) -> str:
     """The upload's file name reduced to letters, digits, '-', '_' and one suffix (no paths)."""
-    name = Path(str(filename or "").replace("\\", "/")).name
+    name = Path(unicodedata.normalize("NFC", str(filename or "")).replace("\\", "/")).name
     stem, suffix = os.path.splitext(name)
     stem = re.sub(r"[^\w\-]+", "_", stem).strip("_.")[:80]
     return f"{stem}{suffix.lower()}" if stem else ""
@@ -105,6 +106,7 @@ class Library:
 
     def add(self, filename: str, path: str | Path) -> str:
         """Check, read (normal ingest reader), store and index one uploaded file; returns the message."""
+        from index.manifest import IndexMismatch
         from ingest.documents import load_article
         from ingest.readers import UnreadableFile
 
@@ -124,7 +126,10 @@ class Library:
                 if article.doc_id in removed:
                     _write_removed(self.settings.data_dir, set(removed) - {article.doc_id})
                 os.replace(staging / name, self.uploads_dir / name)
-                result = self._ingest(self.uploads_dir / name)
+                try:
+                    result = self._ingest(self.uploads_dir / name)
+                except IndexMismatch as exc:  # e.g. index settings changed since the last build
+                    raise LibraryError(str(exc)) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         if result.skipped:

@@ -1,12 +1,10 @@
-"""The web app (Gradio): a Vietnamese chat over the articles, plus the named API endpoint `ask`.
+"""The web app (Gradio): Vietnamese chat with filters and feedback, API endpoints `ask`/`ask_filtered`.
 
-Layout and event handlers only: every answer comes from `QAService.ask_stream` (follow-ups use
-the conversation's earlier turns; an LLM's answer streams in). Article text is
-untrusted: it is HTML-escaped (and Markdown/LaTeX characters turned into entities) before any
-markup of ours is added, and the Chatbot's own sanitizer stays on as a second wall.
-gradio is imported inside functions, so `import app.ui` is cheap and has no side effects.
+Layout and handlers only (documents tab: app/ui_docs.py). Article text is untrusted: it is
+HTML-escaped (Markdown/LaTeX characters as entities) before any markup of ours is added, and the
+Chatbot's sanitizer stays on as a second wall. gradio is imported inside functions, so
+`import app.ui` is cheap and has no side effects.
 """
-
 
 import html
 import logging

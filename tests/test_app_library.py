@@ -133,3 +133,14 @@ def test_rebuild_keeps_uploaded_articles(library, tmp_path, capsys):
     assert library.service.follow_current() is True
     assert "con-lai" in library.service.documents
     assert library.service.ask(NEW_QUESTION.replace("Bản Thử Mới", "Còn Lại"))["found"] is True
+
+
+def test_upload_names_are_reduced_to_a_safe_file_name():
+    import unicodedata
+
+    from app.library import safe_name
+
+    assert safe_name(unicodedata.normalize("NFD", "Báo cáo năm 2024.TXT")) == "Báo_cáo_năm_2024.txt"
+    assert safe_name("../../etc/passwd") == "passwd"  # no suffix: refused by the type check
+    assert safe_name("C:\\Users\\x\\bai viet.md") == "bai_viet.md"
+    assert safe_name("..") == "" and safe_name("") == ""
