@@ -21,6 +21,23 @@ EXAMPLES = [
     "Tà Tổng có bao nhiêu đảng viên?",
     "Mai Son co bao nhieu san pham OCOP?",
 ]
+# Copies the latest answer as plain text (answer + its first source), not the HTML behind it;
+# execCommand is the fallback for pages served over plain http on a LAN (no Clipboard API there).
+COPY_JS = """() => {
+  const replies = document.querySelectorAll('#hd-chat .hd-reply');
+  const last = replies[replies.length - 1];
+  if (!last) { return 'Chưa có câu trả lời để sao chép.'; }
+  const answer = last.querySelector('.hd-answer');
+  const src = last.querySelector('.hd-src-title');
+  const text = (answer ? answer.innerText : last.innerText) + (src ? '\\nNguồn: ' + src.innerText : '');
+  const area = document.createElement('textarea');
+  area.value = text; document.body.appendChild(area); area.select();
+  let done = false;
+  try { done = document.execCommand('copy'); } catch (e) { done = false; }
+  area.remove();
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text); done = true; }
+  return done ? 'Đã sao chép câu trả lời.' : 'Trình duyệt không cho sao chép; hãy bôi đen câu trả lời rồi nhấn Ctrl+C.';
+}"""
 INTERNAL_ERROR = "Đã có lỗi khi trả lời câu hỏi này. Xin thử lại hoặc hỏi cách khác."
 EXCERPT_CHARS = 420
 
@@ -272,7 +289,11 @@ def build_app(service, settings):
                                          elem_id="hd-comment")
                 examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Câu hỏi mẫu",
                                        api_visibility="private")
-                new_chat = gr.Button("Cuộc trò chuyện mới", variant="secondary", size="sm", elem_id="hd-new")
+                with gr.Row():
+                    copy = gr.Button("Sao chép câu trả lời", variant="secondary", size="sm", min_width=140,
+                                     elem_id="hd-copy")
+                    new_chat = gr.Button("Cuộc trò chuyện mới", variant="secondary", size="sm", min_width=140,
+                                         elem_id="hd-new")
             docs_tab, docs_refresh, docs_outputs = build_docs_tab(
                 gr, library, access, esc,
                 [(f_docs, lambda svc: gr.update(choices=doc_choices(svc))),
@@ -300,6 +321,7 @@ def build_app(service, settings):
                        [chat, box, pending, turns, last_answer, answer_ids, thanks],
                        queue=False, **private)
         f_clear.click(lambda: ([], "", "", ""), None, [f_docs, f_place, f_from, f_to], queue=False, **private)
+        copy.click(None, None, [thanks], js=COPY_JS, queue=False, **private)
         chat.like(on_like, [answer_ids], [last_answer, thanks], **private)
         for button, rating in ((up, 1), (down, -1)):
             button.click(rate(rating), [last_answer, comment], [thanks, comment], **private)

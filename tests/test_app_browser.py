@@ -116,6 +116,12 @@ def test_chat_answers_with_highlighted_source(page, service):
     expect(reply.locator(".hd-heading")).to_have_text("Nguồn")
     expect(page.locator("#hd-chat")).to_contain_text(OCOP_QUESTION)  # the user's message stays shown
     shot(page, "02-answer")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("#hd-copy").click()
+    expect(page.locator("#hd-feedback-status")).to_contain_text("Đã sao chép câu trả lời")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Có 20 sản phẩm OCOP") and "<" not in copied, copied
+    assert f"\nNguồn: [1] {expected['sources'][0]['title']}" in copied
 
 
 def test_example_question_gets_an_answer(page, service):
