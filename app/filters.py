@@ -89,3 +89,18 @@ def allowed_doc_ids(flt: Filter | None, documents: dict[str, dict]) -> set[str] 
 def place_choices(documents: dict[str, dict]) -> list[str]:
     """Every place name found at ingest, in Vietnamese alphabetical-ish order, without duplicates."""
     return sorted({p for record in documents.values() for p in record.get("places", [])}, key=str.casefold)
+
+
+def describe(flt: Filter | None, documents: dict[str, dict]) -> str:
+    """The filters in force, in words for the reader ("" when none)."""
+    if flt is None or not flt.active:
+        return ""
+    parts = []
+    if flt.doc_ids:
+        titles = [documents.get(d, {}).get("title") or d for d in flt.doc_ids]
+        parts.append("chỉ trong " + "; ".join(f"“{t}”" for t in titles))
+    if flt.place.strip():
+        parts.append(f"địa danh: {flt.place.strip()}")
+    if flt.date_from.strip() or flt.date_to.strip():
+        parts.append(f"ngày: {flt.date_from.strip() or '…'} → {flt.date_to.strip() or '…'}")
+    return "Bộ lọc: " + " · ".join(parts)

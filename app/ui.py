@@ -97,11 +97,14 @@ def _source_html(i: int, src: dict) -> str:
             f'<div class="hd-passage">{_passage_html(src)}</div></div>')
 
 
-def reply_html(result: dict) -> str:
+def reply_html(result: dict, note: str = "") -> str:
     """One assistant message: the answer, then its numbered sources (one HTML block, no blank lines).
 
-    The first source(s) are open; the rest fold under "Xem thêm" so the answer stays in view."""
+    The first source(s) are open; the rest fold under "Xem thêm" so the answer stays in view.
+    `note` (plain text, e.g. the filters in force) is shown above the answer."""
     parts = ['<div class="hd-reply">']
+    if note:
+        parts.append(f'<div class="hd-meta hd-filter-note">{esc(note)}</div>')
     if result.get("llm_note"):
         parts.append(f'<p class="hd-error">{esc(result["llm_note"])}</p>')
     parts.append(f'<p class="hd-answer">{esc(result.get("answer", ""))}</p>')
@@ -173,7 +176,7 @@ def build_app(service, settings):
 
     from app.audit import AuditLog
     from app.auth import Access
-    from app.filters import Filter, place_choices
+    from app.filters import Filter, describe, place_choices
     from app.library import Library
     from app.ui_docs import build_docs_tab, doc_choices
 
@@ -191,9 +194,10 @@ def build_app(service, settings):
     def add_reply(question, history, turns, answer_ids, docs, place, date_from, date_to, request: gr.Request):
         history, turns, answer_ids = list(history or []), list(turns or []), dict(answer_ids or {})
         flt = Filter(list(docs or []), place or "", date_from or "", date_to or "")
+        note = describe(flt, service.documents)
         result, answer_id = None, None
         for result in ask_steps(service, question, turns, flt):
-            content = error_html(result["error"]) if "error" in result else reply_html(result)
+            content = error_html(result["error"]) if "error" in result else reply_html(result, note)
             yield history + [{"role": "assistant", "content": content}], turns, None, answer_ids
         if result and "error" not in result:
             turns.append((result.get("standalone_question", result["question"]), result["answer"]))

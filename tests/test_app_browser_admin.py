@@ -129,6 +129,7 @@ def test_filters_restrict_the_question(browser, local_app):
         pick(page, "hd-filter-docs", "Nghị quyết Đại hội Đảng bộ huyện Mai Sơn")
         reply = ask(page, "Có bao nhiêu trường đạt chuẩn quốc gia?")
         expect(reply.locator(".hd-answer")).to_contain_text("42/63")
+        expect(reply.locator(".hd-filter-note")).to_contain_text("Bộ lọc: chỉ trong “Nghị quyết Đại hội")
         shot(page, "16-filter-article")
         page.locator("#hd-filter-from textarea").fill("1990-01-01")
         page.locator("#hd-filter-to textarea").fill("1990-12-31")

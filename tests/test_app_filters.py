@@ -2,7 +2,14 @@
 
 import pytest
 
-from app.filters import NO_MATCH, BadFilter, Filter, allowed_doc_ids, place_choices
+from app.filters import (
+    NO_MATCH,
+    BadFilter,
+    Filter,
+    allowed_doc_ids,
+    describe,
+    place_choices,
+)
 from app.ui import ask_object, ask_steps
 
 MAI_SON, SONG_MA, TA_TONG = "001_ad2f1263791dfcf2", "000_4f69736f366c6fd8", "004_1e938f9e399ad7c0"
@@ -60,3 +67,10 @@ def test_bad_dates_get_a_vietnamese_message(service, flt, words):
         allowed_doc_ids(flt, service.documents)
     result = final(service, SCHOOLS, flt)
     assert words in result["error"] and result["found"] is False
+
+
+def test_filters_are_described_to_the_reader(service):
+    assert describe(Filter(), service.documents) == ""
+    text = describe(Filter(doc_ids=[MAI_SON], place="huyện Mai Sơn", date_to="2023-12-31"), service.documents)
+    assert text == ("Bộ lọc: chỉ trong “Nghị quyết Đại hội Đảng bộ huyện Mai Sơn” · địa danh: huyện Mai Sơn"
+                    " · ngày: … → 2023-12-31")
