@@ -85,7 +85,8 @@ def eval_record(row: dict) -> dict:
     Thumbs up: the answer is taken as right (answers = [its span], doc_id/evidence = the cited
     source; a thumbs-up on a refusal means "rightly declined": answers = []). Thumbs down: the
     right answer is unknown, so answers = [] and needs_review = true, with the rejected answer kept
-    in `rejected_answer`; review these before using them as gold (or export with --rating up)."""
+    in `rejected_answer`; a reviewer writes the right answer in before they serve as gold (the
+    default export, rating="up", leaves them out)."""
     sources = json.loads(row["sources"])
     cited = sources[0] if sources else {}
     liked = row["rating"] > 0
@@ -102,8 +103,8 @@ def eval_record(row: dict) -> dict:
     return record
 
 
-def export_jsonl(log: AuditLog, out: Path, rating: str = "all") -> int:
-    """Write feedback as eval JSONL (rating: all | up | down); returns the number of lines."""
+def export_jsonl(log: AuditLog, out: Path, rating: str = "up") -> int:
+    """Write feedback as eval JSONL (rating: up | down | all); returns the number of lines."""
     rows = [r for r in log.feedback() if rating == "all" or (r["rating"] > 0) == (rating == "up")]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -247,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-feedback", parents=[common],
                        help="xuất góp ý 👍/👎 thành JSONL mà `hoidap eval` đọc được")
     p.add_argument("--out", required=True, help="tệp JSONL cần ghi")
-    p.add_argument("--rating", choices=["all", "up", "down"], default="all",
-                   help="chỉ các câu được 👍 (up), 👎 (down) hay tất cả")
+    p.add_argument("--rating", choices=["up", "down", "all"], default="up",
+                   help="up (mặc định): câu được 👍, dùng ngay làm câu hỏi kiểm thử; down: câu bị 👎, cần "
+                        "người xem lại và điền đáp án; all: cả hai")
     p.set_defaults(func=cmd_export_feedback)
 
     # eval/ adds `eval` and `bench` here; app/ never imports eval/ (the data flow's rule).

@@ -55,7 +55,7 @@ def test_feedback_needs_a_logged_answer_and_a_rating(logged):
 
 def test_export_reads_back_as_an_eval_dataset(logged, tmp_path):
     out = tmp_path / "feedback.jsonl"
-    assert export_jsonl(logged, out) == 3  # the answer without feedback is not exported
+    assert export_jsonl(logged, out, rating="all") == 3  # the answer without feedback is not exported
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     up, refusal, down = lines
     assert up["feedback"] == "up" and up["comment"] == "Đúng số liệu" and up["needs_review"] is False
@@ -71,7 +71,7 @@ def test_export_reads_back_as_an_eval_dataset(logged, tmp_path):
     assert not dataset.questions[1].answerable
     assert dataset.questions[2].fields["needs_review"] is True
 
-    assert export_jsonl(logged, tmp_path / "up.jsonl", rating="up") == 2
+    assert export_jsonl(logged, tmp_path / "up.jsonl") == 2  # the default: only what was confirmed
     assert export_jsonl(logged, tmp_path / "down.jsonl", rating="down") == 1
 
 
@@ -79,7 +79,7 @@ def test_export_feedback_command_then_hoidap_eval(logged, sample_settings, tmp_p
     data = logged.path.parent
     shutil.copytree(Path(sample_settings.data_dir) / "cache", data / "cache")  # embeddings already computed
     out = tmp_path / "fb.jsonl"
-    assert main(["export-feedback", "--out", str(out), "--rating", "up", "--data-dir", str(data)]) == 0
+    assert main(["export-feedback", "--out", str(out), "--data-dir", str(data)]) == 0  # default: 👍 only
     assert "Đã ghi 2 câu hỏi" in capsys.readouterr().out
     assert main(["eval", str(out), "--retriever", "bm25", "--out", str(tmp_path / "ev"), "--data-dir", str(data)]) == 0
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text(encoding="utf-8"))["bm25"]
