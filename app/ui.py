@@ -90,6 +90,7 @@ def build_app(service, settings):
 
     def add_reply(question, history, turns, answer_ids, docs, place, date_from, date_to, request: gr.Request):
         history, turns, answer_ids = list(history or []), list(turns or []), dict(answer_ids or {})
+        answer_ids.pop(str(len(history)), None)  # a message index once used by a cleared chat
         flt = Filter(list(docs or []), place or "", date_from or "", date_to or "")
         note = describe(flt, service.documents)
         result, answer_id = None, None
@@ -155,7 +156,7 @@ def build_app(service, settings):
         header = gr.Markdown(header_md(service, access), elem_id="hd-header")
         with gr.Row(visible=access.enabled, equal_height=True):
             who = gr.Markdown(elem_id="hd-user")
-            gr.Button("Đăng xuất", link="/logout", size="sm", variant="secondary", scale=0, min_width=100,
+            gr.Button("Đăng xuất", link="logout", size="sm", variant="secondary", scale=0, min_width=100,
                       elem_id="hd-logout", visible=access.uses_login_page)
         with gr.Tabs():
             with gr.Tab("Hỏi đáp", id="chat"):
@@ -221,6 +222,7 @@ def build_app(service, settings):
         new_chat.click(lambda: ([], "", "", [], None, {}, ""), None,
                        [chat, box, pending, turns, last_answer, answer_ids, thanks],
                        queue=False, **private)
+        chat.clear(lambda: ([], "", None, {}), None, [turns, pending, last_answer, answer_ids], queue=False, **private)
         f_clear.click(lambda: ([], "", "", ""), None, [f_docs, f_place, f_from, f_to], queue=False, **private)
         copy.click(None, None, [thanks], js=COPY_JS, queue=False, **private)
         chat.like(on_like, [answer_ids], [last_answer, thanks], **private)
