@@ -43,20 +43,30 @@ def settings_from(args):
 
 # -- ingest ---------------------------------------------------------------------------------------
 def run_ingest(settings, paths: list[Path], rebuild: bool = False, progress: bool = True):
-    """Ingest paths into settings.data_dir; returns the IngestResult. Shared by serve/ask autoload."""
+    """Ingest paths into settings.data_dir; returns the IngestResult. Shared by serve/ask autoload.
+
+    Articles an administrator removed through the web page stay out (app/library.py)."""
+    from app.library import removed_documents
     from index.embed import embedder_for
     from index.retrieve import dense_weight_for
     from index.update import update_index
 
     return update_index(settings.data_dir, paths, settings.index, lambda: embedder_for(settings.index),
-                        dense_weight_for, rebuild=rebuild, progress=progress)
+                        dense_weight_for, rebuild=rebuild, progress=progress,
+                        exclude=removed_documents(settings.data_dir))
 
 
 def cmd_ingest(args) -> int:
     from app.config import SAMPLES_DIR
 
     settings = settings_from(args)
+    from app.library import UPLOADS
+
     paths = [Path(p) for p in args.paths] or [SAMPLES_DIR]
+    uploads = settings.data_dir / UPLOADS
+    if args.rebuild and uploads.is_dir() and any(uploads.iterdir()) and uploads not in paths:
+        paths.append(uploads)  # articles added through the web page have no other copy
+        print(f"Dựng lại gồm cả các bài đã tải lên qua trang web ({uploads}).")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise CommandError(f"Không tìm thấy: {', '.join(missing)} (no such file or folder)", EXIT_USAGE)
@@ -161,10 +171,45 @@ def cmd_serve(args) -> int:
     settings = settings_from(args)
     settings.host = args.host or settings.host
     settings.port = args.port or settings.port
+    from app.auth import Access, AuthConfigError
+
+    try:  # before the model loads: a bad [auth] section or an unsafe host stops at once
+        Access(settings.auth, settings.host).check_exposure()
+    except AuthConfigError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
     service = open_service(settings)
     from app.ui import serve
 
     serve(service, settings)
+    return EXIT_OK
+
+
+# -- accounts and feedback -----------------------------------------------------------------------
+def cmd_hash_password(args) -> int:
+    import getpass
+
+    from app.auth import hash_password
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Mật khẩu: ")
+        if getpass.getpass("Nhập lại: ") != password:
+            raise CommandError("Hai lần nhập không khớp.", EXIT_USAGE)
+    if len(password) < 8:
+        raise CommandError("Mật khẩu cần ít nhất 8 ký tự.", EXIT_USAGE)
+    print(hash_password(password))
+    return EXIT_OK
+
+
+def cmd_export_feedback(args) -> int:
+    from app.audit import FILENAME, AuditLog, export_jsonl
+
+    settings = settings_from(args)
+    if not (settings.data_dir / FILENAME).is_file():
+        raise CommandError(f"Chưa có nhật ký hỏi đáp ở {settings.data_dir / FILENAME}.", EXIT_USAGE)
+    n = export_jsonl(AuditLog(settings.data_dir), Path(args.out), args.rating)
+    print(f"Đã ghi {n} câu hỏi có góp ý vào {args.out} (đọc lại bằng `hoidap eval {args.out}`).")
     return EXIT_OK
 
 
@@ -194,6 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("hash-password", help="tạo password_hash (scrypt) cho mục [auth] users trong hoidap.toml")
+    p.add_argument("--stdin", action="store_true", help="đọc mật khẩu từ dòng đầu của stdin")
+    p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("export-feedback", parents=[common],
+                       help="xuất góp ý 👍/👎 thành JSONL mà `hoidap eval` đọc được")
+    p.add_argument("--out", required=True, help="tệp JSONL cần ghi")
+    p.add_argument("--rating", choices=["up", "down", "all"], default="up",
+                   help="up (mặc định): câu được 👍, dùng ngay làm câu hỏi kiểm thử; down: câu bị 👎, cần "
+                        "người xem lại và điền đáp án; all: cả hai")
+    p.set_defaults(func=cmd_export_feedback)
 
     # eval/ adds `eval` and `bench` here; app/ never imports eval/ (the data flow's rule).
     for entry in entry_points(group="hoidap.commands"):

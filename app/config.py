@@ -27,15 +27,31 @@ class LLMSettings:
 
 
 @dataclass
+class AuthSettings:
+    users: list[dict] = field(default_factory=list, metadata={"description": (
+        "Accounts: [{name, password_hash, role}] with role 'admin' or 'user'; password_hash from "
+        "`hoidap hash-password` (scrypt). Empty (and no proxy_header) = no sign-in, loopback only.")})
+    proxy_header: str = setting("", "Trust this request header (e.g. X-Forwarded-User) as the signed-in user; set it "
+                                    "only behind a reverse proxy that always sets it. Roles come from `users` by name.")
+    allow_open_network: bool = setting(False, "Serve a non-loopback host without sign-in (everyone is admin).")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.users or self.proxy_header)
+
+
+@dataclass
 class Settings:
     data_dir: Path = setting(Path("data"), "Where the index, caches and logs live ($HOIDAP_DATA_DIR).")
     top_k: int = setting(5, "Passages shown with each answer.")
     max_question_chars: int = setting(2000, "Longer questions are refused with a message.")
     host: str = setting("127.0.0.1", "Address the web app listens on.")
     port: int = setting(7860, "Port the web app listens on.")
+    max_upload_mb: float = setting(10.0, "Largest article file an administrator may upload through the page.")
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     llm: LLMSettings = field(default_factory=LLMSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
 
 class ConfigError(Exception):

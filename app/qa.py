@@ -6,12 +6,18 @@ and eval. Bad questions raise BadQuestion with a Vietnamese message; the service
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 
-from app import answer, followup, question as qparse
+from app import answer, followup
+from app import question as qparse
 from app.config import Settings
+from app.filters import NO_MATCH
 from ingest.textnorm import normalize_text
+
+log = logging.getLogger(__name__)
 
 
 class BadQuestion(ValueError):
@@ -42,9 +48,40 @@ class QAService:
         self.index = index
         self.known_places = sorted({p for d in index.manifest.documents.values() for p in d.get("places", [])})
         self._llm = None
+        self._swap = threading.Lock()
+
+    def reload(self) -> None:
+        """Open the build CURRENT now points to and swap it in; questions already running keep the
+        index they started with (its files stay readable: FAISS and the docstore are in memory,
+        BM25's memory maps outlive the old folder's deletion)."""
+        from index.retrieve import open_index
+
+        with self._swap:
+            fresh = open_index(self.settings.data_dir, self.embedder, self.settings.index)
+            places = sorted({p for d in fresh.manifest.documents.values() for p in d.get("places", [])})
+            self.index, self.known_places = fresh, places
+
+    def follow_current(self) -> bool:
+        """Reload when another process (e.g. `hoidap ingest`) made a new build current; True if it did."""
+        from index.build import current_build
+
+        folder = current_build(self.settings.data_dir)
+        if folder is None or folder == self.index.folder:
+            return False
+        try:
+            self.reload()
+        except Exception:  # an index this process cannot open: keep answering from the one it has
+            log.exception("could not open the new index %s", folder)
+            return False
+        return True
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        """The loaded index's per-document records (title, date, chunks, places, source)."""
+        return self.index.manifest.documents
 
     @classmethod
-    def open(cls, settings: Settings) -> "QAService":
+    def open(cls, settings: Settings) -> QAService:
         """Open the index under settings.data_dir; the embedding model loads when a query needs it."""
         from index.embed import deferred_embedder
         from index.retrieve import open_index, read_manifest
@@ -104,12 +141,17 @@ class QAService:
         `history` holds earlier (standalone question, answer) turns of a conversation.
         """
         question = check_question(text, self.settings.max_question_chars)
+        index, places = self.index, self.known_places  # one index for the whole question, even if swapped
         question = self.standalone(question, history or [])
+        if doc_ids is not None and not doc_ids:
+            yield {"question": text, "answer": NO_MATCH, "found": False, "sources": [], "model": self.model_label,
+                   "span": ""}
+            return
         k = k or self.settings.top_k
         t0 = time.perf_counter()
-        passages = self.index.retrieve(question, k=max(k, 5), mode=mode, doc_ids=doc_ids)
+        passages = index.retrieve(question, k=max(k, 5), mode=mode, doc_ids=doc_ids)
         t1 = time.perf_counter()
-        parsed = qparse.parse(question, self.known_places, self.index.document_frequency)
+        parsed = qparse.parse(question, places, index.document_frequency)
         plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", "")} for p in passages]
         # Answers come from the top passages users see, however many sources the caller wants listed.
         extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)])
@@ -119,7 +161,7 @@ class QAService:
             timings.answer_ms = (t2 - t1) * 1000
         sources = [
             {
-                "doc_id": p.doc_id, "title": p.title, "text": p.text, "score": round(p.score, 4),
+                "doc_id": p.doc_id, "node_id": p.node_id, "title": p.title, "text": p.text, "score": round(p.score, 4),
                 "date": p.metadata.get("date", ""), "source": p.metadata.get("source", ""),
                 "highlight": extracted.clause if i == extracted.passage_index else "",
             }

@@ -1,22 +1,20 @@
-"""The web app (Gradio): a Vietnamese chat over the articles, plus the named API endpoint `ask`.
+"""The web app (Gradio): Vietnamese chat with filters and feedback, API endpoints `ask`/`ask_filtered`.
 
-Layout and event handlers only: every answer comes from `QAService.ask_stream` (follow-ups use
-the conversation's earlier turns; an LLM's answer streams in). Article text is
-untrusted: it is HTML-escaped (and Markdown/LaTeX characters turned into entities) before any
-markup of ours is added, and the Chatbot's own sanitizer stays on as a second wall.
-gradio is imported inside functions, so `import app.ui` is cheap and has no side effects.
+Layout and handlers only: replies are rendered (escaped) by app/ui_render.py, the documents tab is
+app/ui_docs.py; the Chatbot's own sanitizer stays on as a second wall. gradio is imported inside
+functions, so `import app.ui` is cheap and has no side effects.
 """
 
-from __future__ import annotations
-
-import html
 import logging
 import os
+
+from app.ui_render import COPY_JS, CSS, error_html, esc, reply_html
 
 log = logging.getLogger(__name__)
 
 TITLE = "hoidap — hỏi đáp"
 LOCAL_NOTE = "Chỉ dùng trên máy này (127.0.0.1), một người dùng"
+OPEN_NOTE = "Không có đăng nhập: mọi người vào được trang này đều có quyền quản trị"
 EXAMPLES = [
     "Mai Sơn có bao nhiêu sản phẩm OCOP?",
     "Sông Mã có bao nhiêu trường đạt chuẩn quốc gia?",
@@ -24,102 +22,23 @@ EXAMPLES = [
     "Mai Son co bao nhieu san pham OCOP?",
 ]
 INTERNAL_ERROR = "Đã có lỗi khi trả lời câu hỏi này. Xin thử lại hoặc hỏi cách khác."
-EXCERPT_CHARS = 420
-
-CSS = """
-.gradio-container { max-width: 960px !important; margin: 0 auto !important; }
-.hd-reply { overflow-wrap: anywhere; }
-.hd-reply .hd-answer { margin: 0 0 .6em; }
-.hd-reply .hd-error { margin: 0; color: var(--error-text-color, #b91c1c); }
-.hd-reply .hd-heading { font-weight: 600; font-size: .9em; text-transform: uppercase;
-  letter-spacing: .04em; opacity: .8; margin: .5em 0 .3em; }
-.hd-reply .hd-src { margin: 0 0 .7em; }
-.hd-reply .hd-src-title { font-weight: 600; font-size: 1em; line-height: 1.35; }
-.hd-reply .hd-more > summary { cursor: pointer; margin: .2em 0 .6em; opacity: .85; }
-.hd-reply .hd-meta { font-size: .85em; opacity: .75; }
-.hd-reply .hd-passage { margin: .25em 0 0; padding: .1em 0 .1em .7em;
-  border-left: 3px solid var(--color-accent, #f97316); font-size: .95em; }
-.hd-reply mark { background: #fde68a; color: #111827; padding: 0 .1em; border-radius: 2px; }
-#hd-header p { margin: 0; }
-"""
-
-# Characters that Markdown, GFM or KaTeX would act on; as entities they are only text.
-_MD_ENTITIES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}()#+-!|~$:>"}
 
 
-def esc(text) -> str:
-    """Untrusted text → HTML that shows exactly that text (no tags, no Markdown, no LaTeX)."""
-    out = html.escape(str(text or ""), quote=True)
-    out = "".join(_MD_ENTITIES.get(c, c) for c in out)
-    return out.replace("\r", "").replace("\n", "<br>")
-
-
-def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    return text[: cut if cut > limit // 2 else limit].rstrip() + " …"
-
-
-def _passage_html(src: dict) -> str:
-    text, hl = src.get("text") or "", src.get("highlight") or ""
-    at = text.find(hl) if hl else -1
-    if at < 0:
-        return esc(_excerpt(text))
-    pre, post = text[:at], text[at + len(hl):]
-    pre = ("… " + pre[-200:].lstrip()) if len(pre) > 200 else pre
-    post = (post[:200].rstrip() + " …") if len(post) > 200 else post
-    return f"{esc(pre)}<mark>{esc(hl)}</mark>{esc(post)}"
-
-
-def _source_html(i: int, src: dict) -> str:
-    meta = [esc(src["date"])] if src.get("date") else []
-    meta.append(f"mã bài {esc(src.get('doc_id', ''))}")
-    if src.get("score") is not None:
-        meta.append(f"điểm {esc(src['score'])}")
-    return (f'<div class="hd-src"><div class="hd-src-title">[{i}] {esc(src.get("title") or "(không có tiêu đề)")}</div>'
-            f'<div class="hd-meta">{" · ".join(meta)}</div>'
-            f'<div class="hd-passage">{_passage_html(src)}</div></div>')
-
-
-def reply_html(result: dict) -> str:
-    """One assistant message: the answer, then its numbered sources (one HTML block, no blank lines).
-
-    The first source(s) are open; the rest fold under "Xem thêm" so the answer stays in view."""
-    parts = ['<div class="hd-reply">']
-    if result.get("llm_note"):
-        parts.append(f'<p class="hd-error">{esc(result["llm_note"])}</p>')
-    parts.append(f'<p class="hd-answer">{esc(result.get("answer", ""))}</p>')
-    if result.get("standalone_question"):
-        parts.append(f'<div class="hd-meta">Hiểu câu hỏi là: {esc(result["standalone_question"])}</div>')
-    sources = result.get("sources") or []
-    if sources:
-        found = bool(result.get("found"))
-        shown = 1 if found else 2
-        items = [_source_html(i, src) for i, src in enumerate(sources, 1)]
-        parts.append(f'<div class="hd-heading">{"Nguồn" if found else "Các đoạn gần nhất"}</div>')
-        parts.extend(items[:shown])
-        if items[shown:]:
-            parts.append(f'<details class="hd-more"><summary>Xem thêm {len(items) - shown} đoạn khác</summary>'
-                         + "".join(items[shown:]) + "</details>")
-    return "".join(parts) + "</div>"
-
-
-def error_html(message: str) -> str:
-    return f'<div class="hd-reply"><p class="hd-error">⚠️ {esc(message)}</p></div>'
-
-
-def ask_steps(service, question: str, turns: list | None = None):
+def ask_steps(service, question: str, turns: list | None = None, flt=None):
     """The answer object as it grows (streamed LLM text); bad questions and failures become one
-    found=false object with an "error". `turns` are earlier (standalone question, answer) pairs."""
+    found=false object with an "error". `turns` are earlier (standalone question, answer) pairs;
+    `flt` an app.filters.Filter restricting the articles used."""
+    from app.filters import BadFilter, allowed_doc_ids
     from app.qa import BadQuestion
 
     try:
-        yield from service.ask_stream(question, history=turns or [])
+        service.follow_current()  # an ingest from the command line shows up without a restart
+        doc_ids = allowed_doc_ids(flt, service.documents)
+        yield from service.ask_stream(question, history=turns or [], doc_ids=doc_ids)
         return
-    except BadQuestion as exc:
+    except (BadQuestion, BadFilter) as exc:
         message = str(exc)
-    except Exception:  # noqa: BLE001 - the client gets a message, the log gets the traceback
+    except Exception:  # the client gets a message, the log gets the traceback
         log.exception("ask failed for %r", question)
         message = INTERNAL_ERROR
     yield {"question": question, "answer": "", "found": False, "sources": [],
@@ -134,8 +53,33 @@ def ask_object(service, question: str) -> dict:
     return result
 
 
+def header_md(service, access) -> str:
+    from app.auth import is_loopback
+
+    return (f"**Mô hình:** {esc(service.model_label)} · **Đã nạp:** {service.n_documents} bài viết"
+            + ("" if access.enabled else f" · {LOCAL_NOTE if is_loopback(access.host) else OPEN_NOTE}"))
+
+
+def user_md(access, request) -> str:
+    if not access.enabled:
+        return ""
+    user = access.user_of(request)
+    role = {"admin": "quản trị viên", "user": "người dùng"}.get(access.role_of(user) or "", "chưa đăng nhập")
+    return f"Đăng nhập: **{esc(user)}** ({role})"
+
+
 def build_app(service, settings):
     import gradio as gr
+
+    from app.audit import AuditLog
+    from app.auth import Access
+    from app.filters import Filter, describe, place_choices
+    from app.library import Library
+    from app.ui_docs import build_docs_tab, doc_choices
+
+    access = Access(settings.auth, settings.host)
+    audit = AuditLog(settings.data_dir)
+    library = Library(service)
 
     def add_question(question, history):
         history, shown = list(history or []), (question or "").strip()
@@ -144,40 +88,123 @@ def build_app(service, settings):
             history.append({"role": "user", "content": esc(shown)})
         return "", history, question or ""
 
-    def add_reply(question, history, turns):
-        history, turns = list(history or []), list(turns or [])
-        result = None
-        for result in ask_steps(service, question, turns):
-            content = error_html(result["error"]) if "error" in result else reply_html(result)
-            yield history + [{"role": "assistant", "content": content}], turns
+    def add_reply(question, history, turns, answer_ids, docs, place, date_from, date_to, request: gr.Request):
+        history, turns, answer_ids = list(history or []), list(turns or []), dict(answer_ids or {})
+        answer_ids.pop(str(len(history)), None)  # a message index once used by a cleared chat
+        flt = Filter(list(docs or []), place or "", date_from or "", date_to or "")
+        note = describe(flt, service.documents)
+        result, answer_id = None, None
+        for result in ask_steps(service, question, turns, flt):
+            content = error_html(result["error"]) if "error" in result else reply_html(result, note)
+            yield history + [{"role": "assistant", "content": content}], turns, None, answer_ids
         if result and "error" not in result:
             turns.append((result.get("standalone_question", result["question"]), result["answer"]))
-        yield history + [{"role": "assistant", "content": content}], turns[-5:]
+            answer_id = _log(result, request, flt.to_dict(), "web")
+            if answer_id is not None:  # the chat's 👍/👎 name a message by its place in the history
+                answer_ids[str(len(history))] = answer_id
+        yield history + [{"role": "assistant", "content": content}], turns[-5:], answer_id, answer_ids
 
-    def api_ask(question):
-        return ask_object(service, question if isinstance(question, str) else "")
+    def _log(result, request, filters, channel):
+        try:
+            return audit.log_answer(result, access.user_of(request), filters, channel)
+        except Exception:  # a full disk must not take the answer away
+            log.exception("audit log failed")
+            return None
 
-    header = (f"**Mô hình:** {esc(service.model_label)} · **Đã nạp:** {service.n_documents} bài viết"
-              + (f" · {LOCAL_NOTE}" if settings.host == "127.0.0.1" else ""))
+    def api_ask(question, request: gr.Request):
+        result = ask_object(service, question if isinstance(question, str) else "")
+        if "error" not in result:
+            _log(result, request, {}, "api")
+        return result
+
+    def api_ask_filtered(question, filters, request: gr.Request):
+        filters = filters if isinstance(filters, dict) else {}
+        flt = Filter(doc_ids=[str(d) for d in filters.get("doc_ids") or []], place=str(filters.get("place") or ""),
+                     date_from=str(filters.get("date_from") or ""), date_to=str(filters.get("date_to") or ""))
+        result = None
+        for result in ask_steps(service, question if isinstance(question, str) else "", None, flt):
+            pass
+        if "error" not in result:
+            _log(result, request, flt.to_dict(), "api")
+        return result
+
+    def feedback(rating, answer_id, comment, request: gr.Request):
+        if answer_id is None:
+            return "⚠️ Chưa có câu trả lời nào để góp ý.", comment
+        try:
+            audit.add_feedback(int(answer_id), rating, comment or "", access.user_of(request))
+        except Exception:
+            log.exception("feedback failed")
+            return "⚠️ Chưa lưu được góp ý. Xin thử lại.", comment
+        return ("Cảm ơn anh/chị: đã ghi nhận câu trả lời là " + ("đúng." if rating > 0 else "chưa đúng.")), ""
+
+    def on_like(answer_ids, data: gr.LikeData, request: gr.Request):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        answer_id = (answer_ids or {}).get(str(index))
+        if answer_id is None or not isinstance(data.liked, bool):
+            return gr.skip(), "⚠️ Tin nhắn này không có câu trả lời để góp ý." if answer_id is None else gr.skip()
+        message, _ = feedback(1 if data.liked else -1, answer_id, "", request)
+        return answer_id, message + " Có thể thêm ghi chú trong mục “Góp ý” rồi bấm “Đúng, hữu ích” hoặc “Chưa đúng”."
+
+    def rate(rating):
+        def handler(answer_id, comment, request: gr.Request):
+            return feedback(rating, answer_id, comment, request)
+        return handler
+
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\nHỏi đáp tiếng Việt trên các bài báo đã nạp; mỗi câu trả lời kèm đoạn nguồn.")
-        gr.Markdown(header, elem_id="hd-header")
-        chat = gr.Chatbot(
-            label="Trò chuyện", show_label=False, elem_id="hd-chat", height="62vh", min_height=320,
-            sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
-            feedback_options=None, buttons=[], layout="panel",  # "copy" would copy our HTML source
-            placeholder="Hãy đặt một câu hỏi về các bài viết, hoặc chọn một câu hỏi mẫu bên dưới.",
-        )
-        with gr.Row(equal_height=True):
-            box = gr.Textbox(label="Câu hỏi", placeholder="Ví dụ: Mai Sơn có bao nhiêu sản phẩm OCOP?",
-                             lines=1, max_lines=4, scale=5, min_width=200, elem_id="hd-question",
-                             max_length=settings.max_question_chars + 500)
-            send = gr.Button("Hỏi", variant="primary", scale=1, min_width=80, elem_id="hd-send")
-        examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Câu hỏi mẫu",
-                               api_visibility="private")
-        new_chat = gr.Button("Cuộc trò chuyện mới", variant="secondary", size="sm", elem_id="hd-new")
+        header = gr.Markdown(header_md(service, access), elem_id="hd-header")
+        with gr.Row(visible=access.enabled, equal_height=True):
+            who = gr.Markdown(elem_id="hd-user")
+            gr.Button("Đăng xuất", link="logout", size="sm", variant="secondary", scale=0, min_width=100,
+                      elem_id="hd-logout", visible=access.uses_login_page)
+        with gr.Tabs():
+            with gr.Tab("Hỏi đáp", id="chat"):
+                chat = gr.Chatbot(
+                    label="Trò chuyện", show_label=False, elem_id="hd-chat", height="62vh", min_height=320,
+                    sanitize_html=True, render_markdown=True, latex_delimiters=[], allow_tags=False,
+                    feedback_options=("Like", "Dislike"), buttons=[], layout="panel",  # "copy" would copy our HTML source
+                    placeholder="Hãy đặt một câu hỏi về các bài viết, hoặc chọn một câu hỏi mẫu bên dưới.",
+                )
+                with gr.Row(equal_height=True):
+                    box = gr.Textbox(label="Câu hỏi", placeholder="Ví dụ: Mai Sơn có bao nhiêu sản phẩm OCOP?",
+                                     lines=1, max_lines=4, scale=5, min_width=200, elem_id="hd-question",
+                                     max_length=settings.max_question_chars + 500)
+                    send = gr.Button("Hỏi", variant="primary", scale=1, min_width=80, elem_id="hd-send")
+                thanks = gr.Markdown(elem_id="hd-feedback-status")
+                with gr.Accordion("Bộ lọc", open=False, elem_id="hd-filters"):
+                    f_docs = gr.Dropdown(choices=doc_choices(service), multiselect=True, label="Chỉ hỏi trong các bài",
+                                         elem_id="hd-filter-docs")
+                    f_place = gr.Dropdown(choices=[("(mọi nơi)", "")] + place_choices(service.documents), value="",
+                                          label="Địa danh", elem_id="hd-filter-place")
+                    with gr.Row():
+                        f_from = gr.Textbox(label="Từ ngày", placeholder="2023-01-01 hoặc 01/01/2023",
+                                            min_width=140, elem_id="hd-filter-from")
+                        f_to = gr.Textbox(label="Đến ngày", placeholder="2023-12-31", min_width=140,
+                                          elem_id="hd-filter-to")
+                    f_clear = gr.Button("Bỏ lọc", size="sm", variant="secondary", elem_id="hd-filter-clear")
+                with gr.Accordion("Góp ý về câu trả lời (kèm ghi chú)", open=False, elem_id="hd-feedback"):
+                    with gr.Row(equal_height=True):
+                        up = gr.Button("Đúng, hữu ích", size="sm", min_width=120, elem_id="hd-up")
+                        down = gr.Button("Chưa đúng", size="sm", min_width=120, elem_id="hd-down")
+                    comment = gr.Textbox(label="Ghi chú (không bắt buộc)", lines=1, max_lines=4, max_length=2000,
+                                         elem_id="hd-comment")
+                examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Câu hỏi mẫu",
+                                       api_visibility="private")
+                with gr.Row():
+                    copy = gr.Button("Sao chép câu trả lời", variant="secondary", size="sm", min_width=140,
+                                     elem_id="hd-copy")
+                    new_chat = gr.Button("Cuộc trò chuyện mới", variant="secondary", size="sm", min_width=140,
+                                         elem_id="hd-new")
+            docs_tab, docs_refresh, docs_outputs = build_docs_tab(
+                gr, library, access, esc,
+                [(f_docs, lambda svc: gr.update(choices=doc_choices(svc))),
+                 (f_place, lambda svc: gr.update(choices=[("(mọi nơi)", "")] + place_choices(svc.documents))),
+                 (header, lambda svc: header_md(svc, access))])
         pending = gr.State("")
         turns = gr.State([])  # (standalone question, answer) pairs: what follow-ups refer to
+        last_answer = gr.State(None)  # audit-log id of the answer feedback goes to (latest, or last 👍/👎)
+        answer_ids = gr.State({})  # chat message index → audit-log id
 
         # Hidden pieces of the named API endpoint `ask` (question → the contract's JSON object).
         api_in = gr.Textbox(label="question", visible=False)
@@ -185,15 +212,35 @@ def build_app(service, settings):
         api_btn = gr.Button(visible=False)
 
         private = {"api_visibility": "private"}
-        answer = {"fn": add_reply, "inputs": [pending, chat, turns], "outputs": [chat, turns], "concurrency_id": "qa",
-                  "concurrency_limit": 1, "show_progress": "minimal", **private}
+        answer = {"fn": add_reply, "inputs": [pending, chat, turns, answer_ids, f_docs, f_place, f_from, f_to],
+                  "outputs": [chat, turns, last_answer, answer_ids], "concurrency_id": "qa", "concurrency_limit": 1,
+                  "show_progress": "minimal", **private}
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chat], [box, chat, pending], queue=False, **private).then(**answer)
         examples.load_input_event.then(add_question, [box, chat], [box, chat, pending],
                                        queue=False, **private).then(**answer)
-        new_chat.click(lambda: ([], "", "", []), None, [chat, box, pending, turns], queue=False, **private)
+        new_chat.click(lambda: ([], "", "", [], None, {}, ""), None,
+                       [chat, box, pending, turns, last_answer, answer_ids, thanks],
+                       queue=False, **private)
+        chat.clear(lambda: ([], "", None, {}), None, [turns, pending, last_answer, answer_ids], queue=False, **private)
+        f_clear.click(lambda: ([], "", "", ""), None, [f_docs, f_place, f_from, f_to], queue=False, **private)
+        copy.click(None, None, [thanks], js=COPY_JS, queue=False, **private)
+        chat.like(on_like, [answer_ids], [last_answer, thanks], **private)
+        for button, rating in ((up, 1), (down, -1)):
+            button.click(rate(rating), [last_answer, comment], [thanks, comment], **private)
         api_btn.click(api_ask, [api_in], [api_out], api_name="ask", concurrency_id="qa", concurrency_limit=1,
                       api_description="Câu hỏi → đối tượng JSON như `hoidap ask --json`.")
+        api_filters = gr.JSON(label="filters", visible=False)
+        api_btn.click(api_ask_filtered, [api_in, api_filters], [api_out], api_name="ask_filtered",
+                      concurrency_id="qa", concurrency_limit=1,
+                      api_description="Câu hỏi + bộ lọc {doc_ids, place, date_from, date_to} → đối tượng JSON như `ask`.")
+
+        def on_load(request: gr.Request):
+            admin = access.is_admin(request)
+            return [user_md(access, request), gr.update(visible=admin)] + docs_refresh()
+
+        demo.load(on_load, None, [who, docs_tab, *docs_outputs], **private)
+    demo.hd_access = access  # launch() reads the sign-in set-up from here
     return demo
 
 
@@ -205,17 +252,35 @@ def launch(demo, host: str, port: int, **kwargs):
     # System fonts only: the page loads nothing from outside this machine.
     theme = gr.themes.Default(font=["system-ui", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif"],
                               font_mono=["ui-monospace", "Consolas", "monospace"])
-    return demo.launch(server_name=host, server_port=port, css=CSS, theme=theme, footer_links=["api"],
+    access = getattr(demo, "hd_access", None)
+    if access is not None:
+        kwargs = {**access.launch_kwargs(), **kwargs}
+    # Gradio's own words on the page in Vietnamese, whatever language the browser asks for.
+    words = {"upload_text.click_to_upload": "Bấm để chọn tệp", "upload_text.drop_file": "Thả tệp vào đây",
+             "common.or": "hoặc", "common.clear": "Xoá", "common.remove": "Bỏ", "common.error": "Lỗi",
+             "common.loading": "Đang tải", "common.download": "Tải về", "common.empty": "Trống",
+             "chatbot.like": "Câu trả lời đúng", "chatbot.dislike": "Câu trả lời chưa đúng",
+             "chatbot.clear": "Xoá cuộc trò chuyện"}
+    kwargs.setdefault("i18n", gr.I18n(vi=words, en=words))
+    from app.ui_docs import CSS as DOCS_CSS
+
+    return demo.launch(server_name=host, server_port=port, css=CSS + DOCS_CSS, theme=theme, footer_links=["api"],
                        show_error=False, **kwargs)
 
 
 def serve(service, settings) -> None:
-    """Serve the web app on settings.host:settings.port until interrupted."""
+    """Serve the web app on settings.host:settings.port until interrupted.
+
+    Raises app.auth.AuthConfigError for a non-loopback host without sign-in (unless allowed)."""
+    from app.auth import Access
+
+    Access(settings.auth, settings.host).check_exposure()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     demo = build_app(service, settings)
-    launch(demo, settings.host, settings.port, prevent_thread_lock=True)
+    launch(demo, settings.host, settings.port, prevent_thread_lock=True,
+           max_file_size=int(settings.max_upload_mb * 2 * 1024 * 1024))
     print(f"hoidap đang chạy tại http://{settings.host}:{settings.port}", flush=True)
-    if settings.host == "127.0.0.1":
+    if not demo.hd_access.enabled:
         print(LOCAL_NOTE, flush=True)
     print("Nhấn Ctrl+C để dừng.", flush=True)
     try:

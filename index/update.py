@@ -31,10 +31,15 @@ class IngestResult:
 
 
 def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, load_embedder, dense_weight_for,
-                 rebuild: bool = False, progress: bool = True) -> IngestResult:
-    """Bring the index under data_dir up to date with the files under paths."""
+                 rebuild: bool = False, progress: bool = True, exclude: dict[str, str] | None = None) -> IngestResult:
+    """Bring the index under data_dir up to date with the files under paths.
+
+    `exclude` maps doc_ids that must stay out (removed by an administrator) to the reason shown."""
     report = load_articles(paths)
     result = IngestResult(skipped=report.skipped)
+    if exclude:
+        result.skipped += [(a.source, exclude[a.doc_id]) for a in report.articles if a.doc_id in exclude]
+        report.articles = [a for a in report.articles if a.doc_id not in exclude]
     build = None if rebuild else current_build(data_dir)
     previous: dict[str, Article] = {}
     manifest = None
@@ -68,3 +73,18 @@ def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, loa
         data_dir, list(merged.values()), settings, embedder, weight, progress=progress
     )
     return result
+
+
+def remove_documents(data_dir: Path, doc_ids: set[str], settings: IndexSettings, load_embedder,
+                     dense_weight_for) -> Manifest:
+    """A new build without doc_ids (the others' vectors come from the embedding cache)."""
+    build = current_build(data_dir)
+    if build is None:
+        raise IndexMismatch("Chưa có chỉ mục để xoá bài viết (no index yet).")
+    kept = [a for a in load_articles_of(build) if a.doc_id not in doc_ids]
+    if not kept:
+        raise IndexMismatch("Không thể xoá hết mọi bài viết: chỉ mục cần ít nhất một bài.")
+    embedder = load_embedder()
+    manifest, _ = build_index(data_dir, kept, settings, embedder,
+                              dense_weight_for(embedder.info.name, settings.dense_weight), progress=False)
+    return manifest

@@ -10,31 +10,28 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from pathlib import Path  # noqa: E402
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.webfixtures import OCOP_DOC, OCOP_QUESTION, REPO, XSS_QUESTION, running_app, xss_service  # noqa: E402
+from tests.webfixtures import (
+    OCOP_DOC,
+    OCOP_QUESTION,
+    REPO,
+    TIMEOUT_MS,
+    XSS_QUESTION,
+    launched_chromium,
+    running_app,
+    xss_service,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SHOTS = REPO / "tests-output" / "screenshots"
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (CI does).")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +116,12 @@ def test_chat_answers_with_highlighted_source(page, service):
     expect(reply.locator(".hd-heading")).to_have_text("Nguồn")
     expect(page.locator("#hd-chat")).to_contain_text(OCOP_QUESTION)  # the user's message stays shown
     shot(page, "02-answer")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("#hd-copy").click()
+    expect(page.locator("#hd-feedback-status")).to_contain_text("Đã sao chép câu trả lời")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("Có 20 sản phẩm OCOP") and "<" not in copied, copied
+    assert f"\nNguồn: [1] {expected['sources'][0]['title']}" in copied
 
 
 def test_example_question_gets_an_answer(page, service):

@@ -1,4 +1,4 @@
-"""The web app's named API endpoint `ask`, called through gradio_client against a real Gradio server."""
+"""The web app's named API endpoints `ask` and `ask_filtered`, called through gradio_client against a real Gradio server."""
 
 import os
 
@@ -6,9 +6,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.webfixtures import OCOP_DOC, OCOP_QUESTION, running_app  # noqa: E402
+from tests.webfixtures import OCOP_DOC, OCOP_QUESTION, running_app
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,15 @@ def ask(client, question):
     return result
 
 
-def test_view_api_lists_ask_only_as_public_endpoint(client):
+def test_view_api_lists_only_the_named_endpoints(client):
     info = client.view_api(print_info=False, return_format="dict")
     named = info["named_endpoints"]
     assert "/ask" in named, named.keys()
     assert [p["parameter_name"] for p in named["/ask"]["parameters"]] == ["question"]
     assert named["/ask"]["returns"][0]["component"] == "Json"
     # The chat's own handlers stay private: they never take the name "ask" nor show up as endpoints.
-    assert set(named) == {"/ask"}, named.keys()
+    assert set(named) == {"/ask", "/ask_filtered"}, named.keys()
+    assert [p["parameter_name"] for p in named["/ask_filtered"]["parameters"]] == ["question", "filters"]
     assert not info["unnamed_endpoints"]
 
 
@@ -74,3 +75,16 @@ def test_unanswerable_question_declines(client):
     assert result["found"] is False, result["answer"]
     assert result["sources"], "the closest passages are still returned"
     assert "error" not in result
+
+
+def test_ask_filtered(client):
+    question = "Có bao nhiêu trường đạt chuẩn quốc gia?"
+    mai_son = client.predict(question, {"doc_ids": [OCOP_DOC]}, api_name="/ask_filtered")
+    assert "42/63" in mai_son["answer"] and {s["doc_id"] for s in mai_son["sources"]} == {OCOP_DOC}
+    song_ma = client.predict(question, {"place": "huyện Sông Mã"}, api_name="/ask_filtered")
+    assert "44/53" in song_ma["answer"]
+    none = client.predict(question, {"date_from": "1990-01-01", "date_to": "1990-12-31"}, api_name="/ask_filtered")
+    assert none["found"] is False and none["sources"] == [] and "Không có bài viết nào khớp" in none["answer"]
+    bad = client.predict(question, {"date_from": "32/13/2023"}, api_name="/ask_filtered")
+    assert bad["found"] is False and "không hợp lệ" in bad["error"]
+    assert client.predict(OCOP_QUESTION, {}, api_name="/ask_filtered")["answer"] == ask(client, OCOP_QUESTION)["answer"]

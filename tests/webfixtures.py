@@ -10,10 +10,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-import contextlib  # noqa: E402
-import socket  # noqa: E402
-import urllib.request  # noqa: E402
-from pathlib import Path  # noqa: E402
+import contextlib
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OCOP_QUESTION = "Mai Sơn có bao nhiêu sản phẩm OCOP?"
@@ -24,6 +25,30 @@ XSS_ARTICLE = (
     "<img src=x onerror=\"window.__pwned=2\"> <style>body{display:none}</style> **đậm** [liên kết](javascript:alert(1))\n"
 )
 XSS_QUESTION = "Xã Thử Nghiệm có bao nhiêu hợp tác xã?"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 20_000
+
+
+@contextlib.contextmanager
+def launched_chromium():
+    """Debian's headless Chromium driven by Playwright; a missing browser fails the test (never skips)."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (CI does).")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def free_port() -> int:
@@ -42,8 +67,11 @@ def running_app(service, settings):
     ui.launch(demo, "127.0.0.1", port, prevent_thread_lock=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            assert response.status == 200
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+        except urllib.error.HTTPError as exc:  # behind a proxy-header sign-in, a bare request is refused
+            assert exc.code == 401 and settings.auth.proxy_header, exc
         yield url
     finally:
         demo.close()
@@ -61,4 +89,20 @@ def xss_service(folder: Path):
     settings = load_settings(data_dir=folder / "data", env={})
     result = run_ingest(settings, [articles], progress=False)
     assert result.added, result.skipped
+    return QAService.open(settings), settings
+
+
+def copied_service(sample_settings, folder: Path, auth: dict | None = None, max_upload_mb: float | None = None):
+    """A QAService over a copy of the sample index (no re-embedding), with its own data dir to change."""
+    import shutil
+
+    from app.config import AuthSettings, load_settings
+    from app.qa import QAService
+
+    shutil.copytree(sample_settings.data_dir, folder / "data")
+    settings = load_settings(data_dir=folder / "data", env={})
+    if auth:
+        settings.auth = AuthSettings(**auth)
+    if max_upload_mb is not None:
+        settings.max_upload_mb = max_upload_mb
     return QAService.open(settings), settings
