@@ -57,7 +57,8 @@ class QAService:
         from index.retrieve import open_index
 
         with self._swap:
-            fresh = open_index(self.settings.data_dir, self.embedder, self.settings.index)
+            fresh = open_index(self.settings.data_dir, self.embedder, self.settings.index, self.settings.retrieval,
+                               reranker=self.index.reranker)
             places = sorted({p for d in fresh.manifest.documents.values() for p in d.get("places", [])})
             self.index, self.known_places = fresh, places
 

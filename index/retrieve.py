@@ -218,9 +218,11 @@ def read_manifest(data_dir: Path, settings) -> Manifest:
     return manifest
 
 
-def open_index(data_dir: Path, embedder, settings, retrieval: RetrievalSettings | None = None) -> LoadedIndex:
+def open_index(data_dir: Path, embedder, settings, retrieval: RetrievalSettings | None = None,
+               reranker=None) -> LoadedIndex:
     """Open the current build under data_dir after checking it matches the settings and model;
-    `retrieval` holds the query-time choices (accents, abbreviations, reranking)."""
+    `retrieval` holds the query-time choices (accents, abbreviations, reranking); `reranker`, one
+    already loaded (an index swapped in keeps its predecessor's)."""
     from index.build import chunking_record
     from ingest import textnorm
 
@@ -229,7 +231,9 @@ def open_index(data_dir: Path, embedder, settings, retrieval: RetrievalSettings 
                             chunking_record(settings, embedder.info.max_seq_length))
     check_compatible(manifest, wanted)
     index = LoadedIndex(current_build(data_dir), manifest, embedder, retrieval)
-    if retrieval is not None and retrieval.rerank_model:
+    if reranker is not None:
+        index.reranker = reranker
+    elif retrieval is not None and retrieval.rerank_model:
         from index.rerank import load_reranker
 
         index.reranker = load_reranker(retrieval.rerank_model, retrieval.rerank_depth)

@@ -56,6 +56,10 @@ def test_reranking_is_configured_from_the_config_file(sample_settings, reranker_
     assert "reranker-tiny" in service.model_label
     result = service.ask(QUESTION)
     assert len(result["sources"]) == 5 and "reranker-tiny" in result["model"]
+    # An index swapped in (after an upload or delete) keeps the query-time settings and the loaded model.
+    reranker = service.index.reranker
+    service.reload()
+    assert service.index.reranker is reranker and service.index.retrieval.rerank_depth == 4
 
 
 def test_an_unavailable_reranker_is_skipped_with_a_warning(sample_settings, caplog):
