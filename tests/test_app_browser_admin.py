@@ -204,7 +204,8 @@ def test_sign_in_and_out(browser, signed_url):
     try:
         page.goto(signed_url)
         expect(page.get_by_text("đăng nhập bằng tài khoản được cấp")).to_be_visible()
-        sign_in(page, "quantri", USER_PW)  # wrong password: still on the login page
+        sign_in(page, "quantri", USER_PW)  # wrong password: still on the login page, told so
+        expect(page.get_by_text("Incorrect Credentials")).to_be_visible()
         expect(page.get_by_role("button", name="Login")).to_be_visible()
         assert page.locator("#hd-question").count() == 0
         shot(page, "21-login")
