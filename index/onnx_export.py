@@ -21,7 +21,7 @@ from typing import Any
 from index.embed import ModelUnavailable
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
-EXPORT_VERSION = 1  # in the folder name: a changed export recipe exports afresh instead of reusing
+EXPORT_VERSION = 2  # in the folder name: a changed export recipe exports afresh instead of reusing
 FILES = {"onnx": "model.onnx", "onnx-int8": "model_qint8_per_channel.onnx"}
 OPSET = 17
 INSTALL_HINT = "Cài ONNX Runtime: `pip install onnxruntime onnx` (the onnx backends need them)."
@@ -128,11 +128,27 @@ def export_fp32(model: Any, path: Path) -> None:
 
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
     network.eval()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's tracer notes are expected here
-        # dynamo=False: the TorchScript exporter takes seconds and its graph runs faster in onnxruntime.
-        torch.onnx.export(Encoder().eval(), tuple(sample[n] for n in names), str(path), input_names=names,
-                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    # Exported SDPA attention carries a NaN guard (IsNaN + Where over every batch x heads x tokens x tokens
+    # score): 28 % of the int8 model's time here. Eager attention exports without it (int8 1.3-1.6x faster).
+    attention = getattr(network.config, "_attn_implementation", None)
+    _set_attention(network, "eager")
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's tracer notes are expected here
+            # dynamo=False: the TorchScript exporter takes seconds and its graph runs faster in onnxruntime.
+            torch.onnx.export(Encoder().eval(), tuple(sample[n] for n in names), str(path), input_names=names,
+                              output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=OPSET,
+                              dynamo=False)
+    finally:
+        if attention:
+            _set_attention(network, attention)
+
+
+def _set_attention(network: Any, implementation: str) -> None:
+    if hasattr(network, "set_attn_implementation"):
+        network.set_attn_implementation(implementation)
+    else:
+        network.config._attn_implementation = implementation
 
 
 def quantise_int8(source: Path, path: Path) -> None:
