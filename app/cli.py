@@ -81,7 +81,7 @@ def cmd_ingest(args) -> int:
     if not result.changed:
         print("Không có thay đổi: chỉ mục giữ nguyên (nothing changed).")
     print(f"Chỉ mục: {len(m.documents)} bài, {m.n_chunks} đoạn, mô hình {m.embed_model['name']} "
-          f"({m.embed_model['dimension']} chiều), tại {settings.data_dir}")
+          f"({m.embed_model['dimension']} chiều, {m.embed_model.get('backend', 'torch')}), tại {settings.data_dir}")
     if result.stats:
         st = result.stats
         print(f"Đã nhúng {st['embedded']} đoạn, dùng lại {st['reused_vectors']}, trong {st['seconds']} giây.")

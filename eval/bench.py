@@ -85,6 +85,16 @@ def bench_ingest_and_queries(settings, questions: list[str], rounds: int) -> dic
     return out
 
 
+def _encoding(settings, count: int, questions: list[str]) -> dict:
+    from eval.bench_encode import bench_encoding
+    from index.embed import ModelUnavailable
+
+    try:
+        return bench_encoding(settings, count, questions) if count > 0 else {}
+    except ModelUnavailable as exc:  # e.g. onnxruntime missing: the rest of the bench still stands
+        return {"error": str(exc)}
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -130,6 +140,9 @@ def render_markdown(result: dict) -> str:
             lines.append(f"| {mode} | " + " | ".join(_fmt(stages[s][p]) for s in ("retrieval", "answer", "end_to_end")
                                                      for p in ("p50", "p95")) + " |")
         lines.append("")
+    from eval.bench_encode import render_encoding
+
+    lines += render_encoding(result.get("encoding"))
     synthetic = result.get("synthetic") or []
     if synthetic:
         lines += ["## Synthetic corpora", "",
@@ -231,9 +244,15 @@ def main(args) -> int:
             print(f"hoidap bench: {exc}", file=sys.stderr)
             return EXIT_FAIL
         model = real["model"]
+        t0 = time.perf_counter()
+        encoding = _encoding(bench_settings, int(getattr(args, "encode_texts", None) or 0), questions)
+        budget += time.perf_counter() - t0  # the synthetic sizes keep their own time budget
+
         from eval.load import for_bench
 
+        t0 = time.perf_counter()
         load = for_bench(args, bench_settings, out)
+        budget += time.perf_counter() - t0
 
         from app.config import SAMPLES_DIR
         from ingest.documents import load_articles
@@ -280,7 +299,7 @@ def main(args) -> int:
            "command": " ".join(["hoidap", *sys.argv[1:]]) if Path(sys.argv[0]).name == "hoidap" else " ".join(sys.argv),
            "started_at": started_at, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "wall_s": round(time.perf_counter() - started, 1), "peak_rss_mb_main": peak_rss_mb()}
-    result = {"run": run, "real": real, "synthetic": synthetic}
+    result = {"run": run, "real": real, "encoding": encoding, "synthetic": synthetic}
     if load:
         result["load"] = load
     (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

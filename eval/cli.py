@@ -26,6 +26,8 @@ def register(sub, common) -> None:
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="synthetic corpus sizes in chunks")
     p.add_argument("--load-users", type=int, default=0, metavar="N",
                    help="also load-test the web app with N simultaneous users (eval/load.py); default: no")
+    p.add_argument("--encode-texts", type=int, default=500,
+                   help="chunks embedded per set-up in the encoding comparison (torch vs ONNX int8/fp32); 0 skips it")
     p.set_defaults(func=_run_bench)
 
 

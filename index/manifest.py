@@ -1,6 +1,6 @@
 """The record of how an index was built, saved beside it and checked whenever it is loaded.
 
-Holds the embedding model (name, dimension, limit, prompts, weights hash), the BM25 tokenizer,
+Holds the embedding model (name, dimension, limit, prompts, backend, weights hash), the BM25 tokenizer,
 the normaliser version, chunking, fusion weight and the documents with their content hashes (for
 incremental ingest). `check_compatible` turns any difference into a message saying what to run.
 """
@@ -59,6 +59,7 @@ def expected_build(model_info: dict, tokenizer: str, normaliser_version: str, ch
     return {
         "embedding model": model_info["name"],
         "embedding dimension": model_info["dimension"],
+        "embedding backend": model_info.get("backend", "torch"),  # indexes from before backends: torch
         "model weights": model_info["fingerprint"],
         "tokenizer": tokenizer,
         "normaliser version": normaliser_version,

@@ -45,7 +45,7 @@ def load_reranker(name_or_path: str, depth: int, device: str = "cpu") -> Reranke
     from sentence_transformers import CrossEncoder
 
     try:
-        model = _open_model(name_or_path, device, "torch", factory=CrossEncoder)
+        model = _open_model(name_or_path, device, factory=CrossEncoder)
     except ModelUnavailable as exc:
         log.warning("Không tải được mô hình xếp hạng lại '%s': bỏ qua bước xếp hạng lại (%s)", name_or_path, exc)
         return None

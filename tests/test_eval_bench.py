@@ -17,19 +17,20 @@ from tests.tinymodels import build_bert_model  # noqa: E402
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_bench_writes_its_report(tmp_path):
+def test_bench_writes_its_report(tmp_path, monkeypatch):
     from eval.bench import main
 
+    monkeypatch.setenv("HOIDAP_MODEL_CACHE", str(tmp_path / "models"))  # the ONNX exports of the tiny model
     model = build_bert_model(tmp_path / "model")
     config = tmp_path / "hoidap.toml"
     config.write_text(f'[index]\nembed_model = "{model.as_posix()}"\n', encoding="utf-8")
     out = tmp_path / "bench"
     args = Namespace(out=str(out), sizes=[200], data_dir=str(tmp_path / "data"), config=str(config),
-                     rounds=1, limit=10)
+                     rounds=1, limit=10, encode_texts=30)
     assert main(args) == 0
 
     result = json.loads((out / "bench.json").read_text(encoding="utf-8"))
-    assert set(result) == {"run", "real", "synthetic"}
+    assert set(result) == {"run", "real", "encoding", "synthetic"}
     run, real = result["run"], result["real"]
     assert {"git_sha", "model", "index_settings", "machine", "versions", "started_at", "finished_at"} <= set(run)
     assert run["machine"]["cpu_count"] >= 1 and run["model"]["name"] == model.as_posix()
@@ -41,6 +42,12 @@ def test_bench_writes_its_report(tmp_path):
             assert real["query_latency_ms"][mode][stage]["p50"] > 0
     assert real["query_encoding_ms"]["p50"] > 0 and real["peak_rss_mb"] > 0
 
+    encoding = result["encoding"]
+    assert encoding["texts"] == 30 and set(encoding["chunks_per_s"]) == {"torch-plain-encode", "onnx-int8", "onnx"}
+    assert all(rate > 0 for rate in encoding["chunks_per_s"].values())
+    assert encoding["cosine_to_torch"]["onnx"]["min"] > 0.9999  # fp32 ONNX computes the torch vectors
+    assert 0.9 < encoding["cosine_to_torch"]["onnx-int8"]["mean"] < 1.0
+
     [synthetic] = result["synthetic"]
     assert "error" not in synthetic, synthetic
     assert synthetic["chunks"] == 200
@@ -49,5 +56,5 @@ def test_bench_writes_its_report(tmp_path):
         assert synthetic["query_latency_ms"][mode]["p50"] > 0
 
     report = (out / "bench.md").read_text(encoding="utf-8")
-    assert "random unit vectors" in report and run["git_sha"] in report
+    assert "random unit vectors" in report and run["git_sha"] in report and "Encoding speed" in report
     assert (out / "bench.png").read_bytes()[:8] == PNG_MAGIC
