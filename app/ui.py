@@ -15,12 +15,6 @@ log = logging.getLogger(__name__)
 TITLE = "hoidap — hỏi đáp"
 LOCAL_NOTE = "Chỉ dùng trên máy này (127.0.0.1), một người dùng"
 OPEN_NOTE = "Không có đăng nhập: mọi người vào được trang này đều có quyền quản trị"
-EXAMPLES = [
-    "Mai Sơn có bao nhiêu sản phẩm OCOP?",
-    "Sông Mã có bao nhiêu trường đạt chuẩn quốc gia?",
-    "Tà Tổng có bao nhiêu đảng viên?",
-    "Mai Son co bao nhieu san pham OCOP?",
-]
 INTERNAL_ERROR = "Đã có lỗi khi trả lời câu hỏi này. Xin thử lại hoặc hỏi cách khác."
 
 
@@ -73,6 +67,7 @@ def build_app(service, settings):
 
     from app.audit import AuditLog
     from app.auth import Access
+    from app.examples import example_questions
     from app.filters import Filter, describe, place_choices
     from app.library import Library
     from app.ui_docs import build_docs_tab, doc_choices
@@ -189,7 +184,7 @@ def build_app(service, settings):
                         down = gr.Button("Chưa đúng", size="sm", min_width=120, elem_id="hd-down")
                     comment = gr.Textbox(label="Ghi chú (không bắt buộc)", lines=1, max_lines=4, max_length=2000,
                                          elem_id="hd-comment")
-                examples = gr.Examples([[q] for q in EXAMPLES], inputs=[box], label="Câu hỏi mẫu",
+                examples = gr.Examples([[q] for q in example_questions(service)], inputs=[box], label="Câu hỏi mẫu",
                                        api_visibility="private")
                 with gr.Row():
                     copy = gr.Button("Sao chép câu trả lời", variant="secondary", size="sm", min_width=140,
