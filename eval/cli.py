@@ -21,6 +21,8 @@ def register(sub, common) -> None:
     p = sub.add_parser("bench", parents=[common], help="đo tốc độ: nạp, truy vấn, bộ nhớ, theo kích thước")
     p.add_argument("--out", default="bench-out", help="output folder")
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="synthetic corpus sizes in chunks")
+    p.add_argument("--max-chunks", type=int, default=None,
+                   help="leave out default synthetic sizes above this (default: 1,000,000)")
     p.set_defaults(func=_run_bench)
 
 

@@ -102,11 +102,13 @@ def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: boo
     return vectors, len(cached), len(missing)
 
 
-def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder) -> None:
-    import faiss
+def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder,
+                        settings: IndexSettings) -> dict:
+    """Nodes into the configured store through llama-index; returns the manifest's record of the index."""
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.schema import TextNode
-    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    from index import stores
 
     nodes = []
     for record, vector in zip(records, vectors):
@@ -119,21 +121,24 @@ def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict
             id_=record.node_id, text=record.text, metadata=meta, embedding=vector.tolist(),
             excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "chunk_index"],
         ))
-    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.info.dimension))
+    store, opened = stores.new_store(folder, settings, vectors)
     storage = StorageContext.from_defaults(vector_store=store)
-    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False)
+    # store_nodes_override: passages come from the docstore whichever store holds the vectors.
+    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False,
+                             store_nodes_override=True, insert_batch_size=16_384)
     index.storage_context.persist(persist_dir=str(folder / "llama"))
+    return stores.finish_store(store, opened, len(nodes))
 
 
 def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> None:
-    import bm25s
+    from index.bm25index import bm25_from_tokens
 
     if tokenizer not in tokenize.TOKENIZERS:
         raise ValueError(f"bm25_tokenizer phải là một trong {tokenize.TOKENIZERS}")
     texts = [f"{r.header}\n{r.text}" for r in records]
     for name, fn in (("bm25", tokenize.tokenize), ("bm25_folded", tokenize.tokenize_folded)):
-        retriever = bm25s.BM25()
-        retriever.index([fn(t, tokenizer) for t in texts], show_progress=False)
+        # The same index bm25s.index makes, built with numpy (index/bm25index.py).
+        retriever = bm25_from_tokens([fn(t, tokenizer) for t in texts])
         retriever.save(str(folder / name), show_progress=False)
     (folder / "node_ids.json").write_text(json.dumps([r.node_id for r in records]), encoding="utf-8")
 
@@ -162,7 +167,7 @@ def build_index(
             vectors, reused, computed = embed_texts([embed_text(r) for r in records], embedder, cache, progress)
         finally:
             cache.close()
-        _write_vector_index(tmp, records, by_id, vectors, embedder)
+        vector_index = _write_vector_index(tmp, records, by_id, vectors, embedder, settings)
         _write_bm25(tmp, records, settings.bm25_tokenizer)
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for article in articles:
@@ -178,6 +183,7 @@ def build_index(
             dense_weight=dense_weight,
             rrf_k=settings.rrf_k,
             vector_store=settings.vector_store,
+            vector_index=vector_index,
             documents={
                 a.doc_id: {"hash": a.content_hash, "title": a.title, "date": a.date, "source": a.source,
                            "chunks": per_doc.get(a.doc_id, 0), "places": a.places[:10]}

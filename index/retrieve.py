@@ -17,6 +17,7 @@ from ingest.textnorm import has_diacritics
 from index import tokenize
 from index.build import current_build
 from index.manifest import IndexMismatch, IndexMissing, Manifest, check_compatible, expected_build
+from index.settings import build_time
 
 # Dense weight in the fusion, measured with `hoidap eval` on the gold set, vinewsqa-dev and
 # alqac-legal (docs/retrieval.md). all-MiniLM-L6-v2 strips Vietnamese diacritics; any weight
@@ -46,16 +47,18 @@ class Passage:
 class LoadedIndex:
     """A build on disk, opened for querying (FAISS via llama-index, BM25 memory-mapped)."""
 
-    def __init__(self, folder: Path, manifest: Manifest, embedder):
+    def __init__(self, folder: Path, manifest: Manifest, embedder, settings=None):
         import bm25s
         from llama_index.core import StorageContext, load_index_from_storage
-        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        from index.settings import IndexSettings
+        from index.stores import open_store
 
         self.folder = folder
         self.manifest = manifest
         self.embedder = embedder
         llama_dir = str(folder / "llama")
-        store = FaissVectorStore.from_persist_dir(llama_dir)
+        store = open_store(folder, manifest, settings or IndexSettings())
         storage = StorageContext.from_defaults(vector_store=store, persist_dir=llama_dir)
         self.vector_index = load_index_from_storage(storage, embed_model=embedder)
         self.docstore = storage.docstore
@@ -141,8 +144,8 @@ def read_manifest(data_dir: Path, settings) -> Manifest:
             f"Chưa có chỉ mục trong {data_dir} (no index yet). Chạy `hoidap ingest` để nạp bài viết."
         )
     manifest = Manifest.load(folder)
-    if manifest.settings != settings.to_dict():
-        changed = sorted(k for k, v in settings.to_dict().items() if manifest.settings.get(k) != v)
+    if build_time(manifest.settings) != settings.build_time():
+        changed = sorted(k for k, v in settings.build_time().items() if manifest.settings.get(k) != v)
         raise IndexMismatch(
             f"Chỉ mục được dựng với thiết lập khác ({', '.join(changed)}). "
             "Chạy `hoidap ingest --rebuild` để dựng lại với thiết lập hiện tại."
@@ -159,4 +162,4 @@ def open_index(data_dir: Path, embedder, settings) -> LoadedIndex:
     wanted = expected_build(embedder.info.to_dict(), settings.bm25_tokenizer, textnorm.VERSION,
                             chunking_record(settings, embedder.info.max_seq_length))
     check_compatible(manifest, wanted)
-    return LoadedIndex(current_build(data_dir), manifest, embedder)
+    return LoadedIndex(current_build(data_dir), manifest, embedder, settings)

@@ -40,7 +40,35 @@ class IndexSettings:
         "(index/retrieve.py MEASURED_DENSE_WEIGHTS), else 1.0 for an unmeasured model.",
     )
     rrf_k: int = setting(60, "Reciprocal-rank-fusion constant.")
-    vector_store: str = setting("faiss", "Vector store behind llama-index: faiss (embedded).")
+    vector_store: str = setting(
+        "faiss", "Vector store behind llama-index: faiss (embedded, in the index folder) or qdrant (see qdrant_*)."
+    )
+    faiss_index: str = setting(
+        "auto",
+        "FAISS index type: auto (flat below faiss_exact_below chunks, else pq-refine), flat (exact), pq-refine "
+        "(4-bit PQ fast-scan of every vector + exact re-ranking), hnsw (HNSW32 over SQ8 + exact re-ranking) or "
+        "ivf (IVF over SQ8 + exact re-ranking). Measured in docs/scaling.md.",
+    )
+    faiss_exact_below: int = setting(
+        100_000, "With faiss_index = auto: exact search below this many chunks (flat p50 ≈ 11 ms at 100k here)."
+    )
+    # Query-time knobs: read when the index is opened, changing them needs no rebuild (QUERY_TIME).
+    faiss_refine_factor: int = setting(
+        20, "Approximate indexes: candidates re-ranked exactly = k × this (query time; more = better recall)."
+    )
+    faiss_ef_search: int = setting(128, "hnsw: candidate list size while searching (query time).")
+    faiss_nprobe: int = setting(64, "ivf: inverted lists scanned per query (query time).")
+    faiss_threads: int = setting(1, "FAISS threads per query (query time; one suits a small shared CPU).")
+    qdrant_location: str = setting(
+        "",
+        "vector_store = qdrant: a server URL (http://host:6333, API key from $HOIDAP_QDRANT_API_KEY) or a "
+        "local folder for qdrant-client's embedded mode; empty = embedded, inside the build folder.",
+    )
+    qdrant_collection: str = setting("hoidap", "vector_store = qdrant: collection name prefix (build id appended).")
+
+    def build_time(self) -> dict:
+        """The settings an index is built with (what a changed value means a rebuild for)."""
+        return build_time(self.to_dict())
 
     def describe(self) -> dict[str, str]:
         return {f.name: f.metadata.get("description", "") for f in fields(self)}
@@ -49,3 +77,11 @@ class IndexSettings:
         out = asdict(self)
         out["context_fields"] = list(self.context_fields)
         return out
+
+
+QUERY_TIME = ("faiss_refine_factor", "faiss_ef_search", "faiss_nprobe", "faiss_threads")
+
+
+def build_time(values: dict) -> dict:
+    """A settings dict without the query-time knobs, for comparing a manifest with the config."""
+    return {k: v for k, v in values.items() if k not in QUERY_TIME}
