@@ -187,8 +187,7 @@ class ScaleIndex(LoadedIndex):
     only the parts that read llama-index's docstore (node texts) are replaced, as there is none."""
 
     def __init__(self, folder: Path, settings):
-        import bm25s
-
+        from index.bm25index import load_bm25
         from index.manifest import Manifest
         from index.stores import open_store
 
@@ -197,8 +196,8 @@ class ScaleIndex(LoadedIndex):
         self.embedder = None
         self.store = open_store(folder, self.manifest, settings)
         self.node_ids = [f"synthetic/{i:07d}#0" for i in range(self.manifest.n_chunks)]
-        self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
-        self.bm25_folded = bm25s.BM25.load(str(folder / "bm25_folded"), mmap=True, show_progress=False)
+        self.bm25 = load_bm25(folder / "bm25")
+        self.bm25_folded = load_bm25(folder / "bm25_folded")
 
     def dense_ranking(self, query: str, depth: int, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery

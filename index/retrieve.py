@@ -48,9 +48,9 @@ class LoadedIndex:
     """A build on disk, opened for querying (FAISS via llama-index, BM25 memory-mapped)."""
 
     def __init__(self, folder: Path, manifest: Manifest, embedder, settings=None):
-        import bm25s
         from llama_index.core import StorageContext, load_index_from_storage
 
+        from index.bm25index import load_bm25
         from index.settings import IndexSettings
         from index.stores import open_store
 
@@ -63,8 +63,8 @@ class LoadedIndex:
         self.vector_index = load_index_from_storage(storage, embed_model=embedder)
         self.docstore = storage.docstore
         self.node_ids: list[str] = json.loads((folder / "node_ids.json").read_text(encoding="utf-8"))
-        self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
-        self.bm25_folded = bm25s.BM25.load(str(folder / "bm25_folded"), mmap=True, show_progress=False)
+        self.bm25 = load_bm25(folder / "bm25")
+        self.bm25_folded = load_bm25(folder / "bm25_folded")
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:
         """(chunks containing the accent-folded term, all chunks): for weighting question terms."""

@@ -29,3 +29,17 @@ def test_numpy_builder_scores_like_bm25s(tmp_path):
             assert np.allclose(loaded.get_scores(tokens), want, rtol=1e-6, atol=1e-7), query
             if query.startswith("Mai"):
                 assert want.max() > 0 and int(np.argmax(loaded.get_scores(tokens))) == int(np.argmax(want))
+
+
+def test_large_indexes_score_with_numba_and_agree(tmp_path):
+    from index.bm25index import load_bm25
+
+    docs = [tokenize.tokenize(p) for a in load_articles([SAMPLES]).articles for p in a.paragraphs]
+    bm25_from_tokens(docs).save(str(tmp_path / "bm25"), show_progress=False)
+    plain, jitted = load_bm25(tmp_path / "bm25"), load_bm25(tmp_path / "bm25", numba_min_docs=1)
+    assert plain.scores["num_docs"] < 200_000  # the default keeps small indexes on numpy (no JIT at start-up)
+    assert "numba" in jitted._compute_relevance_from_scores.__class__.__module__
+    assert "numba" not in plain._compute_relevance_from_scores.__class__.__module__
+    for query in QUERIES:
+        tokens = tokenize.tokenize(query)
+        assert np.allclose(jitted.get_scores(tokens), plain.get_scores(tokens), rtol=1e-6, atol=1e-7), query
