@@ -89,5 +89,8 @@ def load_bm25(path, numba_min_docs: int = NUMBA_MIN_DOCS):
         except ImportError:
             return retriever
         retriever.activate_numba_scorer()
-        retriever.warmup_numba_scorer()  # compile now, not at the first question
+        if len(retriever.scores["indptr"]) > 1:
+            # Compile now, not at the first question (bm25s's own warmup_numba_scorer reads past its
+            # dummy arrays and can crash).
+            retriever.get_scores_from_ids([0])
     return retriever
