@@ -194,10 +194,14 @@ class ScaleIndex(LoadedIndex):
         self.folder = folder
         self.manifest = Manifest.load(folder)
         self.embedder = None
+        self.rss_mb = {"start": _rss_mb()}  # what each part adds to resident memory when opened
         self.store = open_store(folder, self.manifest, settings)
-        self.node_ids = [f"synthetic/{i:07d}#0" for i in range(self.manifest.n_chunks)]
+        self.rss_mb["faiss"] = _rss_mb() - self.rss_mb["start"]
+        before = _rss_mb()
         self.bm25 = load_bm25(folder / "bm25")
         self.bm25_folded = load_bm25(folder / "bm25_folded")
+        self.rss_mb["bm25_both_fields"] = round(_rss_mb() - before, 1)
+        self.node_ids = [f"synthetic/{i:07d}#0" for i in range(self.manifest.n_chunks)]
 
     def dense_ranking(self, query: str, depth: int, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -232,7 +236,12 @@ def query_scale(work_dir: str, settings: dict, questions: list[str], rounds: int
     found = [{n for n, _ in index.dense_ranking(q, 50)[:RECALL_K]} for q in questions]  # depth as in retrieve
     recall = sum(len(f & {index.node_ids[i] for i in exact[q]}) for f, q in zip(found, questions))
     latency, query_s = measure_latency(index, questions, rounds)
+    arrays = sum(p.stat().st_size for name in ("bm25", "bm25_folded") for p in (folder / name).glob("*.npy"))
     return {"open_s": round(open_s, 2), "query_s": round(query_s, 2), "rss_after_open_mb": rss_open,
+            "rss_added_on_open_mb": {k: round(v, 1) for k, v in index.rss_mb.items()},
+            "bm25_arrays_mb": round(arrays / 1024**2, 1), "rss_after_queries_mb": _rss_mb(),
+            "bm25_memory_mapped": all(type(index.bm25.scores[k]).__name__ == "memmap" for k in ("data", "indices")),
+            "bm25_vocabulary": len(index.bm25.vocab_dict) + len(index.bm25_folded.vocab_dict),
             "recall_at_10": round(recall / (RECALL_K * len(questions)), 4), "query_latency_ms": latency,
             "peak_rss_mb": own_peak_rss_mb(), "index_mb": round(folder_bytes(folder) / 1024**2, 1),
             "parts_mb": {p.name: round((folder_bytes(p) if p.is_dir() else p.stat().st_size) / 1024**2, 1)
