@@ -92,8 +92,10 @@ def new_store(folder: Path, settings, vectors) -> tuple[object, dict]:
         index, factory = new_faiss_index(vectors, kind)
         return _batched_faiss_store_class()(faiss_index=index), {"kind": kind, "factory": factory}
     collection = f"{settings.qdrant_collection}_{folder.name.removeprefix('.tmp-')}"
-    client = _qdrant_client(_qdrant_location(folder, settings.qdrant_location))
-    store = _qdrant_store_class()(collection_name=collection, client=client)
+    location = _qdrant_location(folder, settings.qdrant_location)
+    # A doc_id payload index serves deletes on a server; embedded mode cannot use one (and warns).
+    store = _qdrant_store_class()(collection_name=collection, client=_qdrant_client(location),
+                                  index_doc_id=location.startswith(("http://", "https://")))
     return store, {"location": settings.qdrant_location, "collection": collection}
 
 

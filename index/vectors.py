@@ -16,12 +16,15 @@ KINDS = ("flat", "pq-refine", "hnsw", "ivf")
 CHOICES = ("auto",) + KINDS
 TRAIN_SAMPLE = 50_000  # vectors a quantiser is trained on; more changed recall by < 0.01 (docs/scaling.md)
 ADD_BATCH = 65_536
+PQ_MIN_VECTORS = 64
 
 
 def choose_kind(setting: str, n_vectors: int, exact_below: int) -> str:
     """The index type for n_vectors: the setting itself, or for "auto" flat below the threshold."""
     if setting not in CHOICES:
         raise ValueError(f"faiss_index phải là một trong {CHOICES} (got {setting!r})")
+    if setting == "pq-refine" and n_vectors < PQ_MIN_VECTORS:
+        return "flat"  # 4-bit PQ trains 16 centroids per sub-space; this few vectors are searched exactly anyway
     if setting != "auto":
         return setting
     return "flat" if n_vectors < exact_below else "pq-refine"

@@ -33,6 +33,7 @@ def test_auto_is_exact_below_the_threshold_and_approximate_above():
     assert choose_kind("auto", 99_999, 100_000) == "flat"
     assert choose_kind("auto", 100_000, 100_000) == "pq-refine"
     assert choose_kind("hnsw", 10, 100_000) == "hnsw"
+    assert choose_kind("pq-refine", 10, 100_000) == "flat"  # too few vectors to train 4-bit PQ on
     with pytest.raises(ValueError, match="faiss_index"):
         choose_kind("annoy", 10, 100_000)
 
