@@ -7,7 +7,7 @@ object (saved, loaded memory-mapped and queried by bm25s itself), and is checked
 
 from __future__ import annotations
 
-BLOCK_DOCS = 50_000  # documents per numpy block: bounds the temporary arrays
+BLOCK_DOCS = 10_000  # documents per numpy block: bounds the temporary arrays (~100 MB)
 
 
 def token_ids(docs, vocab: dict[str, int]):
@@ -23,7 +23,9 @@ def token_ids(docs, vocab: dict[str, int]):
 
 
 def bm25_from_ids(ids, offsets, vocab: dict[str, int], k1: float = 1.5, b: float = 0.75):
-    """A bm25s.BM25 (method lucene, bm25s's defaults) over documents ids[offsets[i]:offsets[i+1]]."""
+    """A bm25s.BM25 (method lucene, bm25s's defaults) over documents ids[offsets[i]:offsets[i+1]].
+
+    The index keeps `vocab` itself (with "" added, as bm25s does)."""
     import bm25s
     import numpy as np
 
@@ -47,7 +49,7 @@ def bm25_from_ids(ids, offsets, vocab: dict[str, int], k1: float = 1.5, b: float
     idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
     doc_norm = k1 * ((1 - b) + b * lengths / avg_len) if n_docs else np.zeros(0)
     scores = np.empty(len(terms), dtype=np.float32)
-    step = 1 << 24  # in slices, so no full-size float64 temporaries
+    step = 1 << 20  # slices of 1M postings: float64 temporaries stay ~8 MB each
     for i in range(0, len(terms), step):
         part = slice(i, i + step)
         scores[part] = idf[terms[part]] * (tf[part] / (doc_norm[docs[part]] + tf[part]))
@@ -57,7 +59,7 @@ def bm25_from_ids(ids, offsets, vocab: dict[str, int], k1: float = 1.5, b: float
     np.cumsum(np.bincount(terms, minlength=n_vocab), out=indptr[1:])
     retriever = bm25s.BM25()
     retriever.scores = {"data": scores[order], "indices": docs[order], "indptr": indptr, "num_docs": n_docs}
-    retriever.vocab_dict = dict(vocab)
+    retriever.vocab_dict = vocab  # taken over, not copied (millions of entries at scale)
     if "" not in retriever.vocab_dict:  # as bm25s.index(create_empty_token=True) does
         retriever.vocab_dict[""] = n_vocab
     retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
