@@ -28,6 +28,8 @@ def register(sub, common) -> None:
                    help="also load-test the web app with N simultaneous users (eval/load.py); default: no")
     p.add_argument("--encode-texts", type=int, default=500,
                    help="chunks embedded per set-up in the encoding comparison (torch vs ONNX int8/fp32); 0 skips it")
+    p.add_argument("--max-chunks", type=int, default=None,
+                   help="leave out default synthetic sizes above this (default: 1,000,000)")
     p.set_defaults(func=_run_bench)
 
 

@@ -137,18 +137,7 @@ def run_synthetic(size: int, dimension: int, max_seq_length: int, settings: dict
     t0 = time.perf_counter()
     index = open_index(data_dir, embedder, index_settings)
     open_s = time.perf_counter() - t0
-    latency = {}
-    t_queries = time.perf_counter()
-    for mode in SYNTHETIC_MODES:
-        index.retrieve(questions[0], k=QUERY_K, mode=mode)  # warm-up
-        times = []
-        for _ in range(rounds):
-            for question in questions:
-                t = time.perf_counter()
-                index.retrieve(question, k=QUERY_K, mode=mode)
-                times.append((time.perf_counter() - t) * 1000)
-        latency[mode] = pct(times)
-    query_s = time.perf_counter() - t_queries
+    latency, query_s = measure_latency(index, questions, rounds)
     return {
         "size": size, "chunks": manifest.n_chunks, "documents": len(manifest.documents),
         "generate_s": round(generate_s, 2), "build_s": round(build_s, 2),
@@ -160,6 +149,22 @@ def run_synthetic(size: int, dimension: int, max_seq_length: int, settings: dict
                      for part in sorted(build.iterdir())},
         "query_latency_ms": latency, "peak_rss_mb": own_peak_rss_mb(), "build_stats": stats,
     }
+
+
+def measure_latency(index, questions: list[str], rounds: int) -> tuple[dict, float]:
+    """Retrieval latency per mode over the questions (one warm-up each); returns (percentiles, seconds)."""
+    latency = {}
+    t_queries = time.perf_counter()
+    for mode in SYNTHETIC_MODES:
+        index.retrieve(questions[0], k=QUERY_K, mode=mode)  # warm-up
+        times = []
+        for _ in range(rounds):
+            for question in questions:
+                t = time.perf_counter()
+                index.retrieve(question, k=QUERY_K, mode=mode)
+                times.append((time.perf_counter() - t) * 1000)
+        latency[mode] = pct(times)
+    return latency, time.perf_counter() - t_queries
 
 
 def projected_seconds(previous: dict | None, size: int) -> float | None:
@@ -174,21 +179,29 @@ def projected_seconds(previous: dict | None, size: int) -> float | None:
 def _child_main(argv: list[str]) -> int:
     """Entry of the per-size child process: JSON arguments in, JSON measurements to a file."""
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    result = run_synthetic(**spec["kwargs"])
+    if spec.get("task") == "scale-build":
+        from eval.scale import build_scale as task
+    elif spec.get("task") == "scale-query":
+        from eval.scale import query_scale as task
+    else:
+        task = run_synthetic
+    result = task(**spec["kwargs"])
     Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
 
-def synthetic_in_child(work: Path, **kwargs) -> dict:
-    spec_path, result_path = work / f"spec-{kwargs['size']}.json", work / f"result-{kwargs['size']}.json"
-    spec_path.write_text(json.dumps({"kwargs": kwargs, "result": str(result_path)}), encoding="utf-8")
+def synthetic_in_child(work: Path, task: str = "build-path", tag: str = "", **kwargs) -> dict:
+    """Run one measurement in a fresh process (its peak memory is its own); task names what to run."""
+    name = f"{task}-{kwargs.get('size', tag)}"
+    spec_path, result_path = work / f"spec-{name}.json", work / f"result-{name}.json"
+    spec_path.write_text(json.dumps({"task": task, "kwargs": kwargs, "result": str(result_path)}), encoding="utf-8")
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "eval.synthetic", str(spec_path)], env=env, capture_output=True,
                           text=True, timeout=CHILD_TIMEOUT_S, cwd=str(Path(__file__).resolve().parent.parent))
     if proc.returncode != 0 or not result_path.is_file():
         tail = (proc.stderr or "").strip().splitlines()[-3:]
-        return {"size": kwargs["size"], "error": f"child exited {proc.returncode}: {' | '.join(tail)}"}
+        return {"size": kwargs.get("size", tag), "error": f"child exited {proc.returncode}: {' | '.join(tail)}"}
     result = json.loads(result_path.read_text(encoding="utf-8"))
     result["wall_s"] = round(time.perf_counter() - started, 2)
     return result

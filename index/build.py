@@ -102,11 +102,13 @@ def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: boo
     return vectors, len(cached), len(missing)
 
 
-def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder) -> None:
-    import faiss
+def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder,
+                        settings: IndexSettings) -> dict:
+    """Nodes into the configured store through llama-index; returns the manifest's record of the index."""
     from llama_index.core import StorageContext, VectorStoreIndex
     from llama_index.core.schema import TextNode
-    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    from index import stores
 
     nodes = []
     for record, vector in zip(records, vectors):
@@ -119,10 +121,13 @@ def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict
             id_=record.node_id, text=record.text, metadata=meta, embedding=vector.tolist(),
             excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "chunk_index"],
         ))
-    store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.info.dimension))
+    store, opened = stores.new_store(folder, settings, vectors)
     storage = StorageContext.from_defaults(vector_store=store)
-    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False)
+    # store_nodes_override: passages come from the docstore whichever store holds the vectors.
+    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False,
+                             store_nodes_override=True)
     index.storage_context.persist(persist_dir=str(folder / "llama"))
+    return stores.finish_store(store, opened, len(nodes))
 
 
 def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> None:
@@ -132,6 +137,8 @@ def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> Non
         raise ValueError(f"bm25_tokenizer phải là một trong {tokenize.TOKENIZERS}")
     texts = [f"{r.header}\n{r.text}" for r in records]
     for name, fn in (("bm25", tokenize.tokenize), ("bm25_folded", tokenize.tokenize_folded)):
+        # bm25s.index, not index/bm25index.py's faster builder: here, after llama-index's nodes,
+        # the numpy builder raised the build's peak memory (20k synthetic chunks: 985 → 1,260 MB).
         retriever = bm25s.BM25()
         retriever.index([fn(t, tokenizer) for t in texts], show_progress=False)
         retriever.save(str(folder / name), show_progress=False)
@@ -162,7 +169,7 @@ def build_index(
             vectors, reused, computed = embed_texts([embed_text(r) for r in records], embedder, cache, progress)
         finally:
             cache.close()
-        _write_vector_index(tmp, records, by_id, vectors, embedder)
+        vector_index = _write_vector_index(tmp, records, by_id, vectors, embedder, settings)
         _write_bm25(tmp, records, settings.bm25_tokenizer)
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for article in articles:
@@ -178,6 +185,7 @@ def build_index(
             dense_weight=dense_weight,
             rrf_k=settings.rrf_k,
             vector_store=settings.vector_store,
+            vector_index=vector_index,
             documents={
                 a.doc_id: {"hash": a.content_hash, "title": a.title, "date": a.date, "source": a.source,
                            "chunks": per_doc.get(a.doc_id, 0), "places": a.places[:10]}

@@ -1,8 +1,9 @@
 """The record of how an index was built, saved beside it and checked whenever it is loaded.
 
 Holds the embedding model (name, dimension, limit, prompts, backend, weights hash), the BM25 tokenizer,
-the normaliser version, chunking, fusion weight and the documents with their content hashes (for
-incremental ingest). `check_compatible` turns any difference into a message saying what to run.
+the normaliser version, chunking, fusion weight, the vector store and index type, and the documents
+with their content hashes (for incremental ingest). `check_compatible` turns any difference into a
+message saying what to run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Manifest:
     dense_weight: float
     rrf_k: int
     vector_store: str
+    vector_index: dict = field(default_factory=dict)  # faiss: kind, factory, vectors; qdrant: location, collection
     documents: dict[str, dict] = field(default_factory=dict)  # doc_id -> {hash, title, date, source, chunks}
     n_chunks: int = 0
     settings: dict = field(default_factory=dict)  # IndexSettings as given, to notice a changed config cheaply

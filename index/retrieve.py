@@ -55,9 +55,10 @@ class LoadedIndex:
     """A build on disk, opened for querying (FAISS via llama-index, BM25 memory-mapped)."""
 
     def __init__(self, folder: Path, manifest: Manifest, embedder, retrieval: RetrievalSettings | None = None):
-        import bm25s
         from llama_index.core import StorageContext, load_index_from_storage
-        from llama_index.vector_stores.faiss import FaissVectorStore
+
+        from index.bm25index import load_bm25
+        from index.stores import open_store
 
         self.folder = folder
         self.manifest = manifest
@@ -66,13 +67,13 @@ class LoadedIndex:
         self._restorer = None
         self.reranker = None  # set by open_index when RetrievalSettings.rerank_model is configured
         llama_dir = str(folder / "llama")
-        store = FaissVectorStore.from_persist_dir(llama_dir)
+        store = open_store(folder, manifest, self.retrieval)
         storage = StorageContext.from_defaults(vector_store=store, persist_dir=llama_dir)
         self.vector_index = load_index_from_storage(storage, embed_model=embedder)
         self.docstore = storage.docstore
         self.node_ids: list[str] = json.loads((folder / "node_ids.json").read_text(encoding="utf-8"))
-        self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
-        self.bm25_folded = bm25s.BM25.load(str(folder / "bm25_folded"), mmap=True, show_progress=False)
+        self.bm25 = load_bm25(folder / "bm25")
+        self.bm25_folded = load_bm25(folder / "bm25_folded")
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:
         """(chunks containing the accent-folded term, all chunks): for weighting question terms."""

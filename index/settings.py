@@ -44,7 +44,24 @@ class IndexSettings:
         "(index/retrieve.py MEASURED_DENSE_WEIGHTS), else 1.0 for an unmeasured model.",
     )
     rrf_k: int = setting(60, "Reciprocal-rank-fusion constant.")
-    vector_store: str = setting("faiss", "Vector store behind llama-index: faiss (embedded).")
+    vector_store: str = setting(
+        "faiss", "Vector store behind llama-index: faiss (embedded, in the index folder) or qdrant (see qdrant_*)."
+    )
+    faiss_index: str = setting(
+        "auto",
+        "FAISS index type: auto (flat below faiss_exact_below chunks, else pq-refine), flat (exact), pq-refine "
+        "(4-bit PQ fast-scan of every vector + exact re-ranking), hnsw (HNSW32 over SQ8 + exact re-ranking) or "
+        "ivf (IVF over SQ8 + exact re-ranking). Measured in docs/scaling.md.",
+    )
+    faiss_exact_below: int = setting(
+        100_000, "With faiss_index = auto: exact search below this many chunks (flat p50 ≈ 11 ms at 100k here)."
+    )
+    qdrant_location: str = setting(
+        "",
+        "vector_store = qdrant: a server URL (http://host:6333, API key from $HOIDAP_QDRANT_API_KEY) or a "
+        "local folder for qdrant-client's embedded mode; empty = embedded, inside the build folder.",
+    )
+    qdrant_collection: str = setting("hoidap", "vector_store = qdrant: collection name prefix (build id appended).")
 
     def describe(self) -> dict[str, str]:
         return {f.name: f.metadata.get("description", "") for f in fields(self)}
@@ -77,6 +94,12 @@ class RetrievalSettings:
         "BAAI/bge-reranker-v2-m3, or a local folder); empty = no reranking.",
     )
     rerank_depth: int = setting(20, "How many fused candidates the cross-encoder re-scores.")
+    faiss_refine_factor: int = setting(
+        20, "Approximate FAISS indexes: candidates re-ranked exactly = k × this (more = better recall)."
+    )
+    faiss_ef_search: int = setting(128, "FAISS hnsw: candidate list size while searching.")
+    faiss_nprobe: int = setting(64, "FAISS ivf: inverted lists scanned per query.")
+    faiss_threads: int = setting(1, "FAISS threads per query (one suits a small shared CPU: docs/scaling.md).")
 
     def describe(self) -> dict[str, str]:
         return {f.name: f.metadata.get("description", "") for f in fields(self)}

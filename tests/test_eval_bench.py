@@ -30,7 +30,7 @@ def test_bench_writes_its_report(tmp_path, monkeypatch):
     assert main(args) == 0
 
     result = json.loads((out / "bench.json").read_text(encoding="utf-8"))
-    assert set(result) == {"run", "real", "encoding", "synthetic"}
+    assert set(result) == {"run", "real", "encoding", "synthetic", "scale"}
     run, real = result["run"], result["real"]
     assert {"git_sha", "model", "index_settings", "machine", "versions", "started_at", "finished_at"} <= set(run)
     assert run["machine"]["cpu_count"] >= 1 and run["model"]["name"] == model.as_posix()
@@ -54,6 +54,14 @@ def test_bench_writes_its_report(tmp_path, monkeypatch):
     assert synthetic["build_s"] > 0 and synthetic["index_bytes"] > 0 and synthetic["peak_rss_mb"] > 0
     for mode in ("bm25", "dense", "hybrid"):
         assert synthetic["query_latency_ms"][mode]["p50"] > 0
+
+    # The direct scale path at the same size: exact search below the threshold finds the exact top 10.
+    [scale] = result["scale"]
+    assert "error" not in scale, scale
+    assert scale["chunks"] == 200 and scale["vector_index"]["kind"] == "flat" and scale["recall_at_10"] == 1.0
+    assert scale["peak_rss_mb"] > 0 and scale["build_peak_rss_mb"] > 0 and scale["bm25_s"] > 0
+    for mode in ("bm25", "dense", "hybrid"):
+        assert scale["query_latency_ms"][mode]["p50"] > 0
 
     report = (out / "bench.md").read_text(encoding="utf-8")
     assert "random unit vectors" in report and run["git_sha"] in report and "Encoding speed" in report
