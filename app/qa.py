@@ -164,6 +164,7 @@ class QAService:
             {
                 "doc_id": p.doc_id, "node_id": p.node_id, "title": p.title, "text": p.text, "score": round(p.score, 4),
                 "date": p.metadata.get("date", ""), "source": p.metadata.get("source", ""),
+                "url": p.metadata.get("url", ""),
                 "highlight": extracted.clause if i == extracted.passage_index else "",
             }
             for i, p in enumerate(passages)

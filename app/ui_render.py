@@ -76,6 +76,10 @@ def _source_html(i: int, src: dict) -> str:
     meta.append(f"mã bài {esc(src.get('doc_id', ''))}")
     if src.get("score") is not None:
         meta.append(f"điểm {esc(src['score'])}")
+    url = str(src.get("url") or "")
+    if url.startswith(("http://", "https://")):  # checked at ingest too: never javascript: or data:
+        meta.append(f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
+                    "bài gốc ↗</a>")
     return (f'<div class="hd-src"><div class="hd-src-title">[{i}] {esc(src.get("title") or "(không có tiêu đề)")}</div>'
             f'<div class="hd-meta">{" · ".join(meta)}</div>'
             f'<div class="hd-passage">{_passage_html(src)}</div></div>')

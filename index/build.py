@@ -115,11 +115,11 @@ def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict
         article = articles[record.doc_id]
         meta = {
             "doc_id": record.doc_id, "title": article.title, "date": article.date, "author": article.author,
-            "source": article.source, "chunk_index": record.chunk_index, "header": record.header,
+            "source": article.source, "url": article.url, "chunk_index": record.chunk_index, "header": record.header,
         }
         nodes.append(TextNode(
             id_=record.node_id, text=record.text, metadata=meta, embedding=vector.tolist(),
-            excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "chunk_index"],
+            excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "url", "chunk_index"],
         ))
     store, opened = stores.new_store(folder, settings, vectors)
     storage = StorageContext.from_defaults(vector_store=store)
@@ -187,7 +187,7 @@ def build_index(
             vector_store=settings.vector_store,
             vector_index=vector_index,
             documents={
-                a.doc_id: {"hash": a.content_hash, "title": a.title, "date": a.date, "source": a.source,
+                a.doc_id: {"hash": a.content_hash, "title": a.title, "date": a.date, "source": a.source, "url": a.url,
                            "chunks": per_doc.get(a.doc_id, 0), "places": a.places[:10]}
                 for a in articles
             },

@@ -13,7 +13,7 @@ from pathlib import Path
 from ingest import clean, metadata, readers, textnorm
 
 # Bump when reading/cleaning/metadata change what an unchanged file yields: re-ingest then redoes it.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Article:
     title: str
     text: str  # cleaned, normalised paragraphs joined by blank lines
     source: str  # the file it came from
+    url: str = ""  # its web address when the file declares one (HTML canonical link)
     date: str = ""  # ISO date, "" when the article gives none
     author: str = ""
     places: list[str] = field(default_factory=list)
@@ -80,6 +81,7 @@ def load_article(file: Path, root: Path) -> Article:
         title=title,
         text=body_text,
         source=str(file),
+        url=raw.url,
         date=raw.date or metadata.iso_date(cleaned.dateline),
         author=cleaned.author,
         places=metadata.find_places(title + "\n" + body_text),

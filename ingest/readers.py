@@ -26,6 +26,7 @@ class RawText:
     encoding: str
     title: str = ""  # a title the markup declares (<title>, <h1>, "# heading"), if any
     date: str = ""  # a publication date the markup declares, if any
+    url: str = ""  # the article's own web address (canonical link, og:url), http(s) only
 
 
 # Letters only Vietnamese uses: a decoding that yields several of them is very likely right.
@@ -108,6 +109,9 @@ def _from_html(html: str, encoding: str) -> RawText:
     meta = soup.find("meta", attrs={"property": "article:published_time"})
     if meta and meta.get("content"):
         date = str(meta["content"])[:10]
+    canonical = soup.find("link", rel="canonical") or soup.find("meta", attrs={"property": "og:url"})
+    url = str(canonical.get("href") or canonical.get("content") or "").strip() if canonical else ""
+    url = url if re.match(r"https?://[^\s\"'<>]+$", url) else ""  # never javascript: or data:
     # Scripts, styles and page chrome are never article content.
     for tag in soup(["script", "style", "noscript", "iframe", "nav", "header", "footer", "aside", "form", "svg"]):
         tag.decompose()
@@ -117,7 +121,7 @@ def _from_html(html: str, encoding: str) -> RawText:
     body = soup.body or soup
     lines = [line.strip() for line in body.get_text().splitlines()]
     text = "\n\n".join(line for line in lines if line)
-    return RawText(text, encoding, title=title, date=date)
+    return RawText(text, encoding, title=title, date=date, url=url)
 
 
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")

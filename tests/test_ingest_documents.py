@@ -148,3 +148,17 @@ def test_overlong_sentence_is_cut_at_clauses():
     sentence = "; ".join(f"mệnh đề {i} có sáu từ" for i in range(20)) + "."
     chunks = chunk_paragraphs([sentence], budget=25, count=lambda t: len(t.split()), overlap=0)
     assert len(chunks) > 1 and all(len(c.text.split()) <= 25 for c in chunks)
+
+
+@pytest.mark.parametrize("head, url", [
+    ('<link rel="canonical" href="https://maison.sonla.gov.vn/tin-tuc/ocop-2023">',
+     "https://maison.sonla.gov.vn/tin-tuc/ocop-2023"),
+    ('<meta property="og:url" content="http://songma.sonla.gov.vn/bai/12">', "http://songma.sonla.gov.vn/bai/12"),
+    ('<link rel="canonical" href="javascript:alert(1)">', ""),  # never a link that runs code
+    ("", ""),
+])
+def test_html_declares_its_web_address(tmp_path, head, url):
+    page = tmp_path / "bai.html"
+    page.write_text(f"<html><head>{head}</head><body><h1>Mai Sơn</h1><p>Mai Sơn có 20 sản phẩm OCOP.</p>"
+                    "</body></html>", encoding="utf-8")
+    assert read_file(page).url == url
