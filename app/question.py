@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
-from ingest.textnorm import fold_diacritics, has_diacritics, normalize_text
+from ingest.textnorm import fold_diacritics, fold_word, has_diacritics, normalize_text
 from ingest.metadata import PLACE_UNITS
 
 # Cue phrases, folded, checked in order: the first that occurs decides the type.
@@ -71,7 +72,8 @@ def question_type(folded: str) -> str:
 
 
 def folded_syllables(text: str) -> list[str]:
-    return [fold_diacritics(t) for t in _SYLLABLE.findall(normalize_text(text).lower())]
+    # Folding erases what normalize_text would fix (tone placement); NFC is all findall needs.
+    return [fold_word(t) for t in _SYLLABLE.findall(unicodedata.normalize("NFC", text).lower())]
 
 
 def _strip_unit(name: str) -> str:

@@ -82,6 +82,12 @@ def fold_diacritics(text: str) -> str:
     return stripped.replace("đ", "d").replace("Đ", "D")
 
 
+@lru_cache(maxsize=1 << 16)
+def fold_word(word: str) -> str:
+    """fold_diacritics of one word, cached: answering folds the same syllables over and over."""
+    return fold_diacritics(word)
+
+
 def has_diacritics(text: str) -> bool:
     """True when any letter carries a Vietnamese mark (or is đ)."""
     return fold_diacritics(text) != unicodedata.normalize("NFC", text)

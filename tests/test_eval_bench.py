@@ -30,7 +30,9 @@ def test_bench_writes_its_report(tmp_path, monkeypatch):
     assert main(args) == 0
 
     result = json.loads((out / "bench.json").read_text(encoding="utf-8"))
-    assert set(result) == {"run", "real", "encoding", "synthetic", "scale"}
+    assert set(result) == {"run", "real", "cold_start", "encoding", "synthetic", "scale"}
+    cold = result["cold_start"]
+    assert cold["ask"]["answered"] and 0 < cold["ask"]["best_s"] < 60 and cold["serve"]["ready_s"] > 0
     run, real = result["run"], result["real"]
     assert {"git_sha", "model", "index_settings", "machine", "versions", "started_at", "finished_at"} <= set(run)
     assert run["machine"]["cpu_count"] >= 1 and run["model"]["name"] == model.as_posix()
