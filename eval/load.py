@@ -51,12 +51,13 @@ def local_server(data_dir: Path | None, config: str | None = None):
     sample corpus when data_dir is None or empty. The model is warmed up before the URL is given."""
     from app import ui
     from app.cli import open_service
+    from app.examples import FALLBACK
     from app.config import load_settings
 
     with tempfile.TemporaryDirectory(prefix="hoidap-load-") as scratch:
         settings = load_settings(data_dir or Path(scratch) / "data", config)
         service = open_service(settings)  # ingests the samples into an empty data dir
-        service.ask(ui.EXAMPLES[0])  # loads the embedding model: not part of any user's latency
+        service.ask(FALLBACK[0])  # loads the embedding model: not part of any user's latency
         settings.host, settings.port = "127.0.0.1", _free_port()
         demo = ui.build_app(service, settings)
         ui.launch(demo, settings.host, settings.port, prevent_thread_lock=True)
