@@ -32,8 +32,33 @@ def sample_settings(tmp_path_factory):
     return settings
 
 
+def service_over(tmp_path: Path, articles: dict[str, str]):
+    """A QAService over an index of the given articles ({file name: text}), built in tmp_path."""
+    from app.cli import run_ingest
+    from app.config import load_settings
+    from app.qa import QAService
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, text in articles.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", env={})
+    run_ingest(settings, [folder], progress=False)
+    return QAService.open(settings)
+
+
 @pytest.fixture(scope="session")
 def service(sample_settings):
     from app.qa import QAService
 
     return QAService.open(sample_settings)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the browser tests; screenshots go to tests-output/screenshots."""
+    from tests.webfixtures import launched_chromium
+
+    (REPO / "tests-output" / "screenshots").mkdir(parents=True, exist_ok=True)
+    with launched_chromium() as chromium:
+        yield chromium

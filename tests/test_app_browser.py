@@ -19,19 +19,11 @@ from tests.webfixtures import (
     REPO,
     TIMEOUT_MS,
     XSS_QUESTION,
-    launched_chromium,
     running_app,
     xss_service,
 )
 
 SHOTS = REPO / "tests-output" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ import pytest
 
 from app.audit import AuditLog
 from app.auth import hash_password
-from tests.test_app_browser import SHOTS, ask, open_page, shot
+from tests.test_app_browser import ask, open_page, shot
 from tests.webfixtures import (
     OCOP_QUESTION,
     TIMEOUT_MS,
     copied_service,
-    launched_chromium,
     running_app,
 )
 
@@ -21,13 +20,6 @@ NEW_ARTICLE = ("Xã Bản Thử Mới hoàn thành đường giao thông nông t
                "Ngày 12/03/2024, xã Bản Thử Mới đã hoàn thành 37 km đường giao thông nông thôn được bê tông hoá.\n")
 NEW_QUESTION = "Xã Bản Thử Mới đã hoàn thành bao nhiêu km đường giao thông nông thôn?"
 ADMIN_PW, USER_PW = "mat-khau-quan-tri", "mat-khau-can-bo"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with launched_chromium() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,8 @@
 from app.examples import FALLBACK, candidates, example_questions
 from ingest.textnorm import has_diacritics
 
+from .conftest import service_over
+
 
 def test_examples_come_from_the_sample_articles_and_are_answered(service):
     questions = example_questions(service)
@@ -18,19 +20,10 @@ def test_examples_come_from_the_sample_articles_and_are_answered(service):
 
 
 def test_an_uploaded_corpus_gets_its_own_examples(tmp_path):
-    from app.cli import run_ingest
-    from app.config import load_settings
-    from app.qa import QAService
-
-    folder = tmp_path / "bai"
-    folder.mkdir()
-    (folder / "yen_chau.txt").write_text(
+    service = service_over(tmp_path, {"yen_chau.txt": (
         "Yên Châu phát triển cây ăn quả\n\n"
         "Năm 2023, huyện Yên Châu có 37 hợp tác xã nông nghiệp và 1.200 ha xoài. "
-        "Toàn huyện đạt 14 sản phẩm OCOP được công nhận.\n", encoding="utf-8")
-    settings = load_settings(data_dir=tmp_path / "data", env={})
-    run_ingest(settings, [folder], progress=False)
-    service = QAService.open(settings)
+        "Toàn huyện đạt 14 sản phẩm OCOP được công nhận.\n")})
     pairs = candidates(service)
     assert ("Huyện Yên Châu có bao nhiêu hợp tác xã?", "37") in pairs
     assert example_questions(service)[0] == "Huyện Yên Châu có bao nhiêu hợp tác xã?"

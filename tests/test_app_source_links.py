@@ -2,23 +2,16 @@
 
 from app.ui_render import reply_html
 
+from .conftest import service_over
+
 
 def test_answer_sources_link_to_the_original_article(tmp_path):
-    from app.cli import run_ingest
-    from app.config import load_settings
-    from app.qa import QAService
-
-    folder = tmp_path / "bai"
-    folder.mkdir()
-    (folder / "yen-chau.html").write_text(
-        '<html><head><link rel="canonical" href="https://yenchau.sonla.gov.vn/tin/37-htx">'
-        "<title>Yên Châu</title></head><body><h1>Yên Châu phát triển hợp tác xã</h1>"
-        "<p>Năm 2023, huyện Yên Châu có 37 hợp tác xã nông nghiệp.</p></body></html>", encoding="utf-8")
-    (folder / "moc-chau.txt").write_text("Mộc Châu phát triển chè\n\nHuyện Mộc Châu có 12 hợp tác xã chè.\n",
-                                         encoding="utf-8")
-    settings = load_settings(data_dir=tmp_path / "data", env={})
-    run_ingest(settings, [folder], progress=False)
-    service = QAService.open(settings)
+    service = service_over(tmp_path, {
+        "yen-chau.html": '<html><head><link rel="canonical" href="https://yenchau.sonla.gov.vn/tin/37-htx">'
+                         "<title>Yên Châu</title></head><body><h1>Yên Châu phát triển hợp tác xã</h1>"
+                         "<p>Năm 2023, huyện Yên Châu có 37 hợp tác xã nông nghiệp.</p></body></html>",
+        "moc-chau.txt": "Mộc Châu phát triển chè\n\nHuyện Mộc Châu có 12 hợp tác xã chè.\n",
+    })
 
     result = service.ask("Yên Châu có bao nhiêu hợp tác xã?")
     assert result["found"] and "37" in result["answer"]
