@@ -16,7 +16,7 @@ import numpy as np
 from ingest.textnorm import fold_diacritics, has_diacritics
 from index import tokenize
 from index.build import current_build
-from index.settings import RetrievalSettings
+from index.settings import RetrievalSettings, changed_settings
 from index.manifest import IndexMismatch, IndexMissing, Manifest, check_compatible, expected_build
 
 # Dense weight in the fusion, measured with `hoidap eval` on the gold set, vinewsqa-dev and
@@ -210,8 +210,8 @@ def read_manifest(data_dir: Path, settings) -> Manifest:
             f"Chưa có chỉ mục trong {data_dir} (no index yet). Chạy `hoidap ingest` để nạp bài viết."
         )
     manifest = Manifest.load(folder)
-    if manifest.settings != settings.to_dict():
-        changed = sorted(k for k, v in settings.to_dict().items() if manifest.settings.get(k) != v)
+    changed = changed_settings(manifest.settings, settings)
+    if changed:
         raise IndexMismatch(
             f"Chỉ mục được dựng với thiết lập khác ({', '.join(changed)}). "
             "Chạy `hoidap ingest --rebuild` để dựng lại với thiết lập hiện tại."

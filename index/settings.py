@@ -72,6 +72,16 @@ class IndexSettings:
         return out
 
 
+def changed_settings(recorded: dict, settings: IndexSettings) -> list[str]:
+    """Names of the index settings that differ from those an index recorded when it was built.
+
+    A setting the index predates counts as recorded with its default: a new setting's default keeps
+    the behaviour of the code before it (flat FAISS below 100k chunks, the faiss store), so upgrading
+    hoidap does not force a rebuild."""
+    defaults = IndexSettings().to_dict()
+    return sorted(k for k, v in settings.to_dict().items() if recorded.get(k, defaults[k]) != v)
+
+
 @dataclass
 class RetrievalSettings:
     """Query-time choices: they change how an index is searched, not how it is built (no rebuild)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from ingest.documents import Article, load_articles
 from index.build import build_index, current_build, load_articles_of
 from index.manifest import IndexMismatch, Manifest
-from index.settings import IndexSettings
+from index.settings import IndexSettings, changed_settings
 
 
 @dataclass
@@ -54,7 +54,7 @@ def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, loa
             result.updated.append(article.doc_id)
         else:
             result.unchanged.append(article.doc_id)
-    same_settings = manifest is not None and manifest.settings == settings.to_dict()
+    same_settings = manifest is not None and not changed_settings(manifest.settings, settings)
     if manifest is not None and not same_settings and not rebuild:
         raise IndexMismatch(
             "Thiết lập chỉ mục đã thay đổi so với lần nạp trước (index settings changed). "

@@ -95,6 +95,29 @@ def test_loading_with_other_settings_says_what_to_run(sample_settings, tmp_path)
         open_index(sample_settings.data_dir, other, sample_settings.index)
 
 
+def test_an_index_built_before_newer_settings_still_opens(tmp_path):
+    """Upgrading hoidap must not force a rebuild: a manifest that predates a setting (here the
+    FAISS and Qdrant ones, and the embedding backend) counts as built with its default."""
+    from dataclasses import replace
+
+    from app.qa import QAService
+
+    settings = load_settings(data_dir=tmp_path / "data", env={})
+    run_ingest(settings, [SAMPLES / "001_ad2f1263791dfcf2.txt"], progress=False)
+    path = current_build(settings.data_dir) / "manifest.json"
+    old = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("faiss_index", "faiss_exact_below", "qdrant_location", "qdrant_collection"):
+        del old["settings"][key]
+    del old["vector_index"], old["embed_model"]["backend"]
+    path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    result = QAService.open(settings).ask("Mai Sơn có bao nhiêu sản phẩm OCOP?")
+    assert result["found"] and "20 sản phẩm" in result["answer"]
+    # A setting that really differs is still refused, naming it.
+    settings.index = replace(settings.index, faiss_index="hnsw")
+    with pytest.raises(IndexMismatch, match="faiss_index"):
+        QAService.open(settings)
+
+
 def test_corrupt_manifest_is_reported(tmp_path):
     settings = load_settings(data_dir=tmp_path / "data", env={})
     run_ingest(settings, [SAMPLES / "001_ad2f1263791dfcf2.txt"], progress=False)
