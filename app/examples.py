@@ -8,6 +8,7 @@ figure. Questions typed without diacritics are shown too, since officials type t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ingest.textnorm import fold_diacritics
 
@@ -33,30 +34,24 @@ def _noun(phrase: str) -> str:
     return words[0].replace("_", " ")
 
 
-def candidates(service, per_article: int = 2) -> list[tuple[str, str]]:
-    """(question, figure it must be answered with), a few per article, newest articles first."""
+def candidates(service, per_article: int = 2) -> Iterator[tuple[str, str]]:
+    """(question, figure it must be answered with), a few per article, newest articles first. A
+    generator: start-up reads only the chunks it needs, however large the index."""
     index = service.index
     documents = index.manifest.documents
-    by_doc: dict[str, list[str]] = {}
-    for node_id in index.node_ids:
-        by_doc.setdefault(node_id.split("#", 1)[0], []).append(node_id)
-    out = []
     for doc_id in sorted(documents, key=lambda d: documents[d].get("date") or "", reverse=True):
         places = documents[doc_id].get("places") or []
-        if not places:
-            continue
         found = 0
-        for node_id in by_doc.get(doc_id, []):
-            text = index.docstore.get_node(node_id).get_content()
+        for i in range(documents[doc_id].get("chunks", 0) if places else 0):
+            text = index.docstore.get_node(f"{doc_id}#{i}").get_content()  # node ids as index/build.py makes them
             for match in _FIGURE.finditer(text):
                 noun = _noun(match.group(2))
                 if noun and found < per_article:
                     place = places[0][:1].upper() + places[0][1:]
-                    out.append((f"{place} có bao nhiêu {noun}?", match.group(1)))
+                    yield f"{place} có bao nhiêu {noun}?", match.group(1)
                     found += 1
             if found >= per_article:
                 break
-    return out
 
 
 def example_questions(service, limit: int = 4) -> list[str]:

@@ -24,6 +24,6 @@ def test_an_uploaded_corpus_gets_its_own_examples(tmp_path):
         "Yên Châu phát triển cây ăn quả\n\n"
         "Năm 2023, huyện Yên Châu có 37 hợp tác xã nông nghiệp và 1.200 ha xoài. "
         "Toàn huyện đạt 14 sản phẩm OCOP được công nhận.\n")})
-    pairs = candidates(service)
+    pairs = list(candidates(service))
     assert ("Huyện Yên Châu có bao nhiêu hợp tác xã?", "37") in pairs
     assert example_questions(service)[0] == "Huyện Yên Châu có bao nhiêu hợp tác xã?"
