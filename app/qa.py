@@ -94,9 +94,8 @@ class QAService:
     @property
     def model_label(self) -> str:
         label = self.embedder.info.name
-        reranker = getattr(self.index, "reranker", None)
-        if reranker is not None:
-            label += f" + xếp hạng lại {reranker.name}"
+        if self.index.reranker is not None:
+            label += f" + xếp hạng lại {self.index.reranker.name}"
         if self.settings.llm.base_url and self.settings.llm.model:
             label += f" + LLM {self.settings.llm.model}"
         return label

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from eval.bench_common import (BUDGET_S, BUILD_PATH_MAX, DEFAULT_SIZES, EXIT_FAIL, EXIT_OK, EXIT_USAGE, QUERY_K,
                                ROUNDS, SCALE_PATH_MIN, SYNTHETIC_DENSE_WEIGHT, SYNTHETIC_MODES, SYNTHETIC_ROUNDS, _progress,
-                               gold_questions, machine_info, pct, peak_rss_mb)
+                               gold_questions, machine_info, pct, peak_rss_mb, unmeasured_row)
 from eval.synthetic import projected_seconds, sample_vocabulary, synthetic_in_child
 
 # ---------------------------------------------------------------- the real-model part
@@ -161,9 +161,8 @@ def render_markdown(result: dict) -> str:
                   "| chunks | build s | chunks/s | open s | index MB | embedding cache MB | peak RSS MB | bm25 p50/p95 ms "
                   "| dense p50/p95 ms | hybrid p50/p95 ms |", "|---|---|---|---|---|---|---|---|---|---|"]
         for s in synthetic:
-            if "error" in s or "skipped" in s:
-                what = f"failed: {s['error']}" if "error" in s else f"skipped: {s['skipped']}"
-                lines.append(f"| {_fmt(s['size'])} | {what} |" + " |" * 8)
+            if unmeasured := unmeasured_row(s, _fmt(s["size"]), 10):
+                lines.append(unmeasured)
                 continue
             lat = s["query_latency_ms"]
             lines.append(f"| {_fmt(s['chunks'])} | {_fmt(s['build_s'])} | {_fmt(s['build_chunks_per_s'], 0)} | "

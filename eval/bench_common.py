@@ -55,6 +55,14 @@ def own_peak_rss_mb() -> float:
     return peak_rss_mb()
 
 
+def unmeasured_row(row: dict, size: str, columns: int) -> str | None:
+    """A report table row for a size that failed or was skipped (None when it was measured)."""
+    if "error" not in row and "skipped" not in row:
+        return None
+    what = f"failed: {row['error']}" if "error" in row else f"skipped: {row['skipped']}"
+    return f"| {size} | {what} |" + " |" * (columns - 2)
+
+
 def pct(values: list[float]) -> dict:
     from eval.metrics import percentile
 

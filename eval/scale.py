@@ -18,6 +18,7 @@ from eval.bench_common import (
     SYNTHETIC_MODEL,
     folder_bytes,
     own_peak_rss_mb,
+    unmeasured_row,
 )
 from index.retrieve import LoadedIndex, Passage
 
@@ -292,9 +293,8 @@ def scale_markdown(rows: list[dict], dimension) -> list[str]:
               "| query peak RSS MB | index MB | recall@10 vs exact | bm25 p50/p95 ms | dense p50/p95 ms "
               "| hybrid p50/p95 ms |"), "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        if "error" in row or "skipped" in row:
-            what = f"failed: {row['error']}" if "error" in row else f"skipped: {row['skipped']}"
-            lines.append(f"| {row['size']:,} | {what} |" + " |" * 10)
+        if unmeasured := unmeasured_row(row, f"{row['size']:,}", 12):
+            lines.append(unmeasured)
             continue
         lat = row["query_latency_ms"]
         lines.append(
