@@ -45,7 +45,7 @@ def test_bench_writes_its_report(tmp_path, monkeypatch):
     assert real["query_encoding_ms"]["p50"] > 0 and real["peak_rss_mb"] > 0
 
     encoding = result["encoding"]
-    assert encoding["texts"] == 30 and set(encoding["chunks_per_s"]) == {"torch-plain-encode", "onnx-int8", "onnx"}
+    assert encoding["texts"] == 30 and set(encoding["chunks_per_s"]) == {"torch-plain-encode", "torch", "onnx-int8", "onnx"}
     assert all(rate > 0 for rate in encoding["chunks_per_s"].values())
     assert encoding["cosine_to_torch"]["onnx"]["min"] > 0.9999  # fp32 ONNX computes the torch vectors
     assert 0.9 < encoding["cosine_to_torch"]["onnx-int8"]["mean"] < 1.0

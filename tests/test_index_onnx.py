@@ -44,6 +44,19 @@ def test_export_and_int8_quantisation_work_offline_and_keep_the_vectors(tiny):
     assert not np.allclose(q, int8[:1])  # the "query: " prefix reaches the ONNX network too
 
 
+def test_micro_batches_run_side_by_side_give_each_text_its_own_vector(tiny):
+    # One call is cut into micro-batches, each trimmed to its own longest text and run on a worker
+    # thread: every text must still get exactly the vector it gets alone, in its own place.
+    _, _, embedders = tiny
+    texts = [" ".join(["xã nông thôn mới"] * n) for n in (1, 30, 2, 17, 5, 40, 3, 9, 1)] + TEXTS
+    network = embedders["onnx"].model[0].model
+    assert network.workers == physical_cores()
+    together = embedders["onnx"].encode(texts, is_query=False, batch_size=len(texts))
+    alone = np.concatenate([embedders["onnx"].encode([t], is_query=False) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    assert np.allclose(together, embedders["torch"].encode(texts, is_query=False), atol=1e-4)
+
+
 def test_backend_is_recorded_and_cache_keys_differ_per_backend(tiny, tmp_path):
     folder, models, embedders = tiny
     infos = {b: e.info for b, e in embedders.items()}
