@@ -52,8 +52,8 @@ class QAService:
 
     def reload(self) -> None:
         """Open the build CURRENT now points to and swap it in; questions already running keep the
-        index they started with (its files stay readable: FAISS and the docstore are in memory,
-        BM25's memory maps outlive the old folder's deletion)."""
+        index they started with (its files stay readable: FAISS is in memory; the passage store's
+        open SQLite file and BM25's memory maps outlive the old folder's deletion)."""
         from index.retrieve import open_index
 
         with self._swap:

@@ -353,8 +353,8 @@ def main(args) -> int:
         common = {"dimension": model["dimension"], "max_seq_length": model["max_seq_length"],
                   "settings": settings.index.to_dict(), "vocab_path": str(vocab_path), "questions": questions,
                   "rounds": SYNTHETIC_ROUNDS, "tokens_per_word": real["tokens_per_word"]}
-        synthetic = _run_sizes(work, [s for s in sizes if s <= BUILD_PATH_MAX], "build", common, explicit_sizes,
-                               budget - (time.perf_counter() - started))
+        synthetic = _run_sizes(work, [s for s in sizes if explicit_sizes or s <= BUILD_PATH_MAX], "build", common,
+                               explicit_sizes, budget - (time.perf_counter() - started))
         # The direct path is what measures the 1M targets: never skipped for time (--max-chunks limits it).
         scale = _run_sizes(work, [s for s in sizes if explicit_sizes or s >= SCALE_PATH_MIN], "scale",
                            {**common, "retrieval": settings.retrieval.to_dict()}, True, 0.0)

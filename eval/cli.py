@@ -23,7 +23,7 @@ def register(sub, common) -> None:
 
     p = sub.add_parser("bench", parents=[common], help="đo tốc độ: nạp, truy vấn, bộ nhớ, theo kích thước")
     p.add_argument("--out", default="bench-out", help="output folder")
-    p.add_argument("--sizes", nargs="+", type=int, default=None, help="synthetic corpus sizes in chunks")
+    p.add_argument("--sizes", nargs="+", type=int, default=None, help="synthetic corpus sizes in chunks (each through both the build path and the direct path)")
     p.add_argument("--load-users", type=int, default=0, metavar="N",
                    help="also load-test the web app with N simultaneous users (eval/load.py); default: no")
     p.add_argument("--encode-texts", type=int, default=500,

@@ -11,15 +11,17 @@ BLOCK_DOCS = 10_000  # documents per numpy block: bounds the temporary arrays (~
 
 
 def token_ids(docs, vocab: dict[str, int]):
-    """Flat int32 token ids and int64 document offsets for lists of token strings (vocab grows)."""
+    """Flat int32 token ids and int64 document offsets for token lists (vocab grows). `docs` may be
+    a generator: only the ids are kept (4 bytes a token), never all documents' token strings at once."""
+    from array import array
+
     import numpy as np
 
-    lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for d in docs for t in d), dtype=np.int32,
-                      count=int(offsets[-1]))
-    return ids, offsets
+    ids, offsets = array("i"), array("q", [0])
+    for doc in docs:
+        ids.extend(vocab.setdefault(t, len(vocab)) for t in doc)
+        offsets.append(len(ids))
+    return np.frombuffer(ids, dtype=np.int32), np.frombuffer(offsets, dtype=np.int64)
 
 
 def bm25_from_ids(ids, offsets, vocab: dict[str, int], k1: float = 1.5, b: float = 0.75):
@@ -68,7 +70,7 @@ def bm25_from_ids(ids, offsets, vocab: dict[str, int], k1: float = 1.5, b: float
 
 
 def bm25_from_tokens(docs):
-    """bm25s index over lists of token strings (what build.py writes for each BM25 field)."""
+    """bm25s index over token lists, a list or a generator (what build.py writes for each BM25 field)."""
     vocab: dict[str, int] = {}
     ids, offsets = token_ids(docs, vocab)
     return bm25_from_ids(ids, offsets, vocab)

@@ -29,6 +29,7 @@ CURRENT = "CURRENT"
 # Texts per encode call. torch on the sample chunks (2 cores, one-off script): batch 16 43.7 chunks/s,
 # 32 38-40; ONNX backends cut every batch into their own micro-batches anyway (index/onnx_export.py).
 INGEST_BATCH = 16
+NODE_BATCH = 2048  # llama-index nodes made and inserted at a time
 
 
 @dataclass
@@ -107,43 +108,49 @@ def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: boo
 
 def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder,
                         settings: IndexSettings) -> dict:
-    """Nodes into the configured store through llama-index; returns the manifest's record of the index."""
+    """Nodes into the configured store through llama-index, passages into the SQLite passage store;
+    returns the manifest's record of the vector index."""
     from llama_index.core import StorageContext, VectorStoreIndex
+
+    from index import passages, stores
+
+    llama = folder / "llama"
+    store, opened = stores.new_store(folder, settings, vectors)
+    storage = StorageContext.from_defaults(vector_store=store, docstore=passages.new_docstore(llama))
+    # store_nodes_override: passages come from the passage store whichever store holds the vectors.
+    index = VectorStoreIndex([], storage_context=storage, embed_model=embedder, show_progress=False,
+                             store_nodes_override=True)
+    # Nodes are made a batch at a time: a node carries its vector as a Python list (~12 KB), so making
+    # all of them first would hold every vector twice over.
+    for start in range(0, len(records), NODE_BATCH):
+        batch = zip(records[start : start + NODE_BATCH], vectors[start : start + NODE_BATCH])
+        index.insert_nodes([_node(record, vector, articles[record.doc_id]) for record, vector in batch])
+    storage.persist(persist_dir=str(llama))
+    return stores.finish_store(store, opened, len(records))
+
+
+def _node(record: ChunkRecord, vector, article: Article):
     from llama_index.core.schema import TextNode
 
-    from index import stores
-
-    nodes = []
-    for record, vector in zip(records, vectors):
-        article = articles[record.doc_id]
-        meta = {
-            "doc_id": record.doc_id, "title": article.title, "date": article.date, "author": article.author,
-            "source": article.source, "url": article.url, "chunk_index": record.chunk_index, "header": record.header,
-        }
-        nodes.append(TextNode(
-            id_=record.node_id, text=record.text, metadata=meta, embedding=vector.tolist(),
-            excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "url", "chunk_index"],
-        ))
-    store, opened = stores.new_store(folder, settings, vectors)
-    storage = StorageContext.from_defaults(vector_store=store)
-    # store_nodes_override: passages come from the docstore whichever store holds the vectors.
-    index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embedder, show_progress=False,
-                             store_nodes_override=True)
-    index.storage_context.persist(persist_dir=str(folder / "llama"))
-    return stores.finish_store(store, opened, len(nodes))
+    meta = {
+        "doc_id": record.doc_id, "title": article.title, "date": article.date, "author": article.author,
+        "source": article.source, "url": article.url, "chunk_index": record.chunk_index, "header": record.header,
+    }
+    return TextNode(
+        id_=record.node_id, text=record.text, metadata=meta, embedding=vector.tolist(),
+        excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=["header", "source", "url", "chunk_index"],
+    )
 
 
 def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> None:
-    import bm25s
+    from index.bm25index import bm25_from_tokens
 
     if tokenizer not in tokenize.TOKENIZERS:
         raise ValueError(f"bm25_tokenizer phải là một trong {tokenize.TOKENIZERS}")
-    texts = [f"{r.header}\n{r.text}" for r in records]
     for name, fn in (("bm25", tokenize.tokenize), ("bm25_folded", tokenize.tokenize_folded)):
-        # bm25s.index, not index/bm25index.py's faster builder: here, after llama-index's nodes,
-        # the numpy builder raised the build's peak memory (20k synthetic chunks: 985 → 1,260 MB).
-        retriever = bm25s.BM25()
-        retriever.index([fn(t, tokenizer) for t in texts], show_progress=False)
+        # Tokenised one chunk at a time into ids (index/bm25index.py, tested equal to bm25s.index): at
+        # 100k synthetic chunks bm25s.index held every chunk's token strings, 3.6 GB at peak.
+        retriever = bm25_from_tokens(fn(f"{r.header}\n{r.text}", tokenizer) for r in records)
         retriever.save(str(folder / name), show_progress=False)
     (folder / "node_ids.json").write_text(json.dumps([r.node_id for r in records]), encoding="utf-8")
 

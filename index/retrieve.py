@@ -58,6 +58,7 @@ class LoadedIndex:
         from llama_index.core import StorageContext, load_index_from_storage
 
         from index.bm25index import load_bm25
+        from index.passages import open_docstore
         from index.stores import open_store
 
         self.folder = folder
@@ -68,7 +69,9 @@ class LoadedIndex:
         self.reranker = None  # set by open_index when RetrievalSettings.rerank_model is configured
         llama_dir = str(folder / "llama")
         store = open_store(folder, manifest, self.retrieval)
-        storage = StorageContext.from_defaults(vector_store=store, persist_dir=llama_dir)
+        # Builds made before the passage store existed keep llama-index's JSON docstore (docstore=None).
+        storage = StorageContext.from_defaults(vector_store=store, docstore=open_docstore(folder / "llama"),
+                                               persist_dir=llama_dir)
         self.vector_index = load_index_from_storage(storage, embed_model=embedder)
         self.docstore = storage.docstore
         self.node_ids: list[str] = json.loads((folder / "node_ids.json").read_text(encoding="utf-8"))

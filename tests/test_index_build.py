@@ -118,6 +118,28 @@ def test_an_index_built_before_newer_settings_still_opens(tmp_path):
         QAService.open(settings)
 
 
+def test_passages_are_sqlite_rows_and_a_json_docstore_build_still_opens(tmp_path):
+    from llama_index.core.storage.docstore import SimpleDocumentStore
+
+    from app.qa import QAService
+    from index.passages import FILENAME, open_docstore
+
+    settings = load_settings(data_dir=tmp_path / "data", env={})
+    run_ingest(settings, [SAMPLES / f"{OCOP_DOC}.txt"], progress=False)
+    llama = current_build(settings.data_dir) / "llama"
+    assert (llama / FILENAME).exists() and not (llama / "docstore.json").exists()
+    passages = open_docstore(llama)
+    first = passages.get_node(f"{OCOP_DOC}#0")
+    assert first.metadata["doc_id"] == OCOP_DOC and first.embedding is None and "Mai Sơn" in first.get_content()
+    # The same build as hoidap wrote it before the passage store: llama-index's JSON docstore.
+    old = SimpleDocumentStore()
+    old.add_documents(list(passages.docs.values()))
+    old.persist(str(llama / "docstore.json"))
+    (llama / FILENAME).unlink()
+    result = QAService.open(settings).ask("Mai Sơn có bao nhiêu sản phẩm OCOP?")
+    assert result["found"] and "20 sản phẩm" in result["answer"]
+
+
 def test_corrupt_manifest_is_reported(tmp_path):
     settings = load_settings(data_dir=tmp_path / "data", env={})
     run_ingest(settings, [SAMPLES / "001_ad2f1263791dfcf2.txt"], progress=False)
