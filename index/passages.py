@@ -28,8 +28,11 @@ def _kvstore_class():
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._lock = threading.Lock()
             if not read_only:
+                # A rowid table on 16 KB pages packs ~1.4 KB passages densely: measured on 20k of them,
+                # 1.17x their bytes on disk (4 KB pages 1.45x; WITHOUT ROWID, which splits as keys interleave, 3.3x).
+                self._db.execute("PRAGMA page_size = 16384")
                 self._db.execute("CREATE TABLE IF NOT EXISTS kv (collection TEXT, key TEXT, value TEXT, "
-                                 "PRIMARY KEY (collection, key)) WITHOUT ROWID")
+                                 "PRIMARY KEY (collection, key))")
 
         def put(self, key: str, val: dict, collection: str = DEFAULT_COLLECTION) -> None:
             self.put_all([(key, val)], collection)
