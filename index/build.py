@@ -116,7 +116,8 @@ def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict
 
     llama = folder / "llama"
     store, opened = stores.new_store(folder, settings, vectors)
-    storage = StorageContext.from_defaults(vector_store=store, docstore=passages.new_docstore(llama))
+    docstore = passages.new_docstore(llama)
+    storage = StorageContext.from_defaults(vector_store=store, docstore=docstore)
     # store_nodes_override: passages come from the passage store whichever store holds the vectors.
     index = VectorStoreIndex([], storage_context=storage, embed_model=embedder, show_progress=False,
                              store_nodes_override=True)
@@ -126,6 +127,7 @@ def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict
         batch = zip(records[start : start + NODE_BATCH], vectors[start : start + NODE_BATCH])
         index.insert_nodes([_node(record, vector, articles[record.doc_id]) for record, vector in batch])
     storage.persist(persist_dir=str(llama))
+    docstore.close()
     return stores.finish_store(store, opened, len(records))
 
 

@@ -16,7 +16,7 @@ FILENAME = "passages.sqlite"
 
 
 def _kvstore_class():
-    from llama_index.core.storage.kvstore.types import DEFAULT_COLLECTION, BaseKVStore
+    from llama_index.core.storage.kvstore.types import DEFAULT_BATCH_SIZE, DEFAULT_COLLECTION, BaseKVStore
 
     class SqliteKVStore(BaseKVStore):
         """llama-index KV store over SQLite: (collection, key) → JSON. Writes stay in one open
@@ -37,7 +37,7 @@ def _kvstore_class():
         def put(self, key: str, val: dict, collection: str = DEFAULT_COLLECTION) -> None:
             self.put_all([(key, val)], collection)
 
-        def put_all(self, kv_pairs, collection: str = DEFAULT_COLLECTION, batch_size: int = 1) -> None:
+        def put_all(self, kv_pairs, collection: str = DEFAULT_COLLECTION, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
             rows = [(collection, key, json.dumps(val, ensure_ascii=False)) for key, val in kv_pairs]
             with self._lock:
                 self._db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", rows)
@@ -74,6 +74,10 @@ def _kvstore_class():
             with self._lock:
                 self._db.commit()
 
+        def close(self) -> None:
+            with self._lock:
+                self._db.close()
+
     return SqliteKVStore
 
 
@@ -85,6 +89,9 @@ def _docstore_class():
 
         def persist(self, persist_path: str = "", fs=None) -> None:
             self._kvstore.commit()
+
+        def close(self) -> None:
+            self._kvstore.close()
 
     return SqliteDocumentStore
 
