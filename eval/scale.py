@@ -185,7 +185,8 @@ def build_scale(size: int, dimension: int, settings: dict, vocab_path: str, ques
 
 class ScaleIndex(LoadedIndex):
     """A LoadedIndex over a directly built folder: its BM25, dense and fused ranking code runs as is;
-    only the parts that read llama-index's docstore (node texts) are replaced, as there is none."""
+    only the query's vector (a fixed random one), the row → node id map and the passage texts are
+    replaced, as there is no model, index struct or docstore."""
 
     def __init__(self, folder: Path, retrieval):
         from index.bm25index import load_bm25
@@ -197,7 +198,7 @@ class ScaleIndex(LoadedIndex):
         self.embedder = None
         self.retrieval, self._restorer, self.reranker = retrieval, None, None
         self.rss_mb = {"start": _rss_mb()}  # what each part adds to resident memory when opened
-        self.store = open_store(folder, self.manifest, retrieval)
+        self.vector_store = open_store(folder, self.manifest, retrieval)
         self.rss_mb["faiss"] = _rss_mb() - self.rss_mb["start"]
         before = _rss_mb()
         self.bm25 = load_bm25(folder / "bm25")
@@ -205,12 +206,11 @@ class ScaleIndex(LoadedIndex):
         self.rss_mb["bm25_both_fields"] = round(_rss_mb() - before, 1)
         self.node_ids = [f"synthetic/{i:07d}#0" for i in range(self.manifest.n_chunks)]
 
-    def dense_ranking(self, query: str, depth: int, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+    def query_embedding(self, query: str) -> list[float]:
+        return query_vector(query, self.manifest.embed_model["dimension"]).tolist()
 
-        vector = query_vector(query, self.manifest.embed_model["dimension"])
-        result = self.store.query(VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=depth))
-        return [(self.node_ids[int(i)], float(s)) for i, s in zip(result.ids, result.similarities)]
+    def node_id_of(self, row_id: str) -> str:
+        return self.node_ids[int(row_id)]
 
     def _passage(self, node_id: str, score: float, ranks: dict) -> Passage:
         return Passage(node_id, node_id.split("#", 1)[0], "", "", score, {}, ranks)

@@ -68,7 +68,7 @@ class LoadedIndex:
         self._restorer = None
         self.reranker = None  # set by open_index when RetrievalSettings.rerank_model is configured
         llama_dir = str(folder / "llama")
-        store = open_store(folder, manifest, self.retrieval)
+        self.vector_store = store = open_store(folder, manifest, self.retrieval)
         # Builds made before the passage store existed keep llama-index's JSON docstore (docstore=None).
         storage = StorageContext.from_defaults(vector_store=store, docstore=open_docstore(folder / "llama"),
                                                persist_dir=llama_dir)
@@ -142,12 +142,29 @@ class LoadedIndex:
         return [(self.node_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def dense_ranking(self, query: str, depth: int, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """(node id, score) from the vector store's own query. Not through llama-index's retriever: it
+        lists every node id per query and loads every hit's passage, which the fusion does not need
+        (1M synthetic chunks: dense p50 44.6 ms through it, 10.6 ms querying the store)."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
         fetch = depth if allowed_ids is None else min(len(self.node_ids), depth * 10)
-        retriever = self.vector_index.as_retriever(similarity_top_k=fetch)
-        hits = [(n.node.node_id, float(n.score or 0.0)) for n in retriever.retrieve(query)]
+        result = self.vector_store.query(
+            VectorStoreQuery(query_embedding=self.query_embedding(query), similarity_top_k=fetch))
+        if result.nodes:  # stores that keep the nodes (Qdrant) return them; FAISS returns its row ids
+            ids = [node.node_id for node in result.nodes]
+        else:
+            ids = [self.node_id_of(row) for row in result.ids]
+        hits = list(zip(ids, map(float, result.similarities)))
         if allowed_ids is not None:
             hits = [h for h in hits if h[0] in allowed_ids]
         return hits[:depth]
+
+    def query_embedding(self, query: str) -> list[float]:
+        return self.embedder.get_query_embedding(query)
+
+    def node_id_of(self, row_id: str) -> str:
+        """The node id llama-index recorded for a vector store's row id when the build added it."""
+        return self.vector_index.index_struct.nodes_dict[row_id]
 
     # -- fused -------------------------------------------------------------------------------
     def retrieve(self, query: str, k: int = 5, mode: str = "hybrid", doc_ids: set[str] | None = None,
