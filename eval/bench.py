@@ -304,6 +304,7 @@ def main(args) -> int:
     from eval.run import git_sha, library_versions
 
     started, started_at = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    sha = git_sha(REPO_ROOT)  # the code that runs, not a commit made during a long run
     explicit_sizes = bool(getattr(args, "sizes", None))
     max_chunks = getattr(args, "max_chunks", None) or max(DEFAULT_SIZES)
     sizes = list(getattr(args, "sizes", None) or [s for s in DEFAULT_SIZES if s <= max_chunks])
@@ -361,7 +362,7 @@ def main(args) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    run = {"git_sha": git_sha(REPO_ROOT), "model": model, "index_settings": settings.index.to_dict(),
+    run = {"git_sha": sha, "model": model, "index_settings": settings.index.to_dict(),
            "machine": {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
            "versions": library_versions(), "sizes": sizes, "budget_s": None if explicit_sizes else budget,
            "rounds": rounds, "questions": len(questions),

@@ -284,7 +284,7 @@ def scale_markdown(rows: list[dict], dimension) -> list[str]:
              (f"**Random unit vectors ({dimension} dims) stand in for embeddings and the text is synthetic**: "
              "documents are runs of the sample articles' syllables with random numbers and places, generated "
              "as token ids (no text is tokenised). Both BM25 fields are built by `index/bm25index.py` (a numpy "
-             "builder tested equal to bm25s.index, which `hoidap ingest` uses), the FAISS index of the configured "
+             "builder, tested equal to bm25s.index, that `hoidap ingest` uses too), the FAISS index of the configured "
              "type by `index/vectors.py`; a second process opens them as a build is opened (FaissVectorStore, "
              "bm25s memory-mapped) and queries through LoadedIndex's ranking and fusion code with the gold "
              "questions, each mapped to a fixed random vector. Latency excludes query encoding. Recall@10 is "
