@@ -48,11 +48,11 @@ def run_ingest(settings, paths: list[Path], rebuild: bool = False, progress: boo
     Articles an administrator removed through the web page stay out (app/library.py)."""
     from app.library import removed_documents
     from index.embed import embedder_for
-    from index.retrieve import dense_weight_for
+    from index.fusion import weights_for
     from index.update import update_index
 
     return update_index(settings.data_dir, paths, settings.index, lambda: embedder_for(settings.index),
-                        dense_weight_for, rebuild=rebuild, progress=progress,
+                        weights_for, rebuild=rebuild, progress=progress,
                         exclude=removed_documents(settings.data_dir))
 
 

@@ -139,12 +139,12 @@ class Library:
         return f"{verb} bài “{article.title}” (mã {article.doc_id}, {chunks} đoạn)."
 
     def _ingest(self, file: Path):
-        from index.retrieve import dense_weight_for
+        from index.fusion import weights_for
         from index.update import update_index
 
         # The service's embedder builds too: no second copy of the model in memory.
         result = update_index(self.settings.data_dir, [file], self.settings.index, lambda: self.service.embedder,
-                              dense_weight_for, progress=False, exclude=removed_documents(self.settings.data_dir))
+                              weights_for, progress=False, exclude=removed_documents(self.settings.data_dir))
         if result.changed:
             self.service.reload()
         return result
@@ -152,7 +152,7 @@ class Library:
     def remove(self, doc_id: str) -> str:
         """Take one article out of the index (and delete its uploaded file); returns the message."""
         from index.manifest import IndexMismatch
-        from index.retrieve import dense_weight_for
+        from index.fusion import weights_for
         from index.update import remove_documents
 
         record = self.service.documents.get(doc_id or "")
@@ -162,7 +162,7 @@ class Library:
             try:
                 remove_documents(self.settings.data_dir, {doc_id}, self.settings.index,
                                  lambda: self.service.embedder,
-                                 dense_weight_for)
+                                 weights_for)
             except IndexMismatch as exc:
                 raise LibraryError(str(exc)) from None
             _write_removed(self.settings.data_dir, set(removed_documents(self.settings.data_dir)) | {doc_id})

@@ -6,6 +6,8 @@ command runs so `hoidap --help` stays instant.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def register(sub, common) -> None:
     p = sub.add_parser("eval", parents=[common], help="đo chất lượng trên một bộ câu hỏi (QA benchmark)")
@@ -32,10 +34,25 @@ def register(sub, common) -> None:
                    help="leave out default synthetic sizes above this (default: 1,000,000)")
     p.set_defaults(func=_run_bench)
 
+    p = sub.add_parser("fit-fusion", parents=[common],
+                       help="khớp trọng số kết hợp (dense, BM25 cả bài) trên các bộ dữ liệu chung")
+    p.add_argument("--benchmarks", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"),
+                   help="folder of the shared benchmarks (default: ../shared/benchmarks beside the repository)")
+    p.add_argument("--sets", nargs="+", default=None, help="datasets under --benchmarks (default: all three)")
+    p.add_argument("--out", default=None, help="artefact to write (default: index/fusion_weights.json)")
+    p.set_defaults(func=_run_fit_fusion)
+
 
 def _run_eval(args) -> int:
     from eval.run import main
 
+    return main(args)
+
+
+def _run_fit_fusion(args) -> int:
+    from eval.fit_fusion import DEFAULT_SETS, main
+
+    args.sets = args.sets or list(DEFAULT_SETS)
     return main(args)
 
 

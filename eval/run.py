@@ -25,7 +25,7 @@ BASELINE_RETRIEVERS = ("llamaindex-default", "llamaindex-bm25")
 ALL_RETRIEVERS = OUR_RETRIEVERS + BASELINE_RETRIEVERS
 DEPTH = 20  # passages retrieved per question, so recall@20 is measurable
 EVAL_CACHE = "eval-cache"
-CACHE_FORMAT = "eval-index-v1"  # bump when what goes into a cached eval index changes
+CACHE_FORMAT = "eval-index-v2"  # bump when what goes into a cached eval index changes
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
@@ -123,12 +123,12 @@ def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> Co
     """The eval index for this corpus, settings and model: reused when cached, else built."""
     from index import tokenize
     from index.build import build_index, chunking_record, current_build
-    from index.retrieve import dense_weight_for
+    from index.fusion import weights_for
     from ingest import textnorm
 
-    weight = dense_weight_for(embedder.info.name, settings.dense_weight)  # resolved: a re-measured weight rebuilds
+    weights = weights_for(embedder.info.name, settings)  # resolved: re-fitted weights rebuild
     key = cache_key(CACHE_FORMAT, chash, settings.to_dict(), embedder.info.to_dict(), tokenize.NAME,
-                    textnorm.VERSION, chunking_record(settings, embedder.info.max_seq_length), weight)
+                    textnorm.VERSION, chunking_record(settings, embedder.info.max_seq_length), weights.to_dict())
     folder = data_dir / EVAL_CACHE / key
     folder.mkdir(parents=True, exist_ok=True)
     build = current_build(folder)
@@ -136,7 +136,7 @@ def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> Co
         return CorpusIndex(folder, build.name, reused=True)
     _share_embedding_cache(folder, data_dir)
     print(f"hoidap eval: building the eval index in {folder} ({len(articles)} documents)…", file=sys.stderr)
-    _, stats = build_index(folder, articles, settings, embedder, weight, progress=True)
+    _, stats = build_index(folder, articles, settings, embedder, weights, progress=True)
     return CorpusIndex(folder, current_build(folder).name, reused=False, stats=stats)
 
 
@@ -355,7 +355,7 @@ def _run(args) -> int:
         "queries": queries,
         "depth": DEPTH,
         "index": {"folder": str(built.folder), "build_id": built.build_id, "reused": built.reused,
-                  "build_stats": built.stats, "dense_weight": manifest.dense_weight, "rrf_k": manifest.rrf_k,
+                  "build_stats": built.stats, "fusion": manifest.fusion, "rrf_k": manifest.rrf_k,
                   "tokenizer": manifest.tokenizer, "normaliser_version": manifest.normaliser_version,
                   "chunking": manifest.chunking},
         "index_settings": s.to_dict(),

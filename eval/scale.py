@@ -173,6 +173,7 @@ def build_scale(size: int, dimension: int, settings: dict, vocab_path: str, ques
     (folder / "exact.json").write_text(json.dumps({q: row.tolist() for q, row in zip(questions, best)}))
     Manifest(embed_model={"name": SYNTHETIC_MODEL, "dimension": dimension}, tokenizer=index_settings.bm25_tokenizer,
              normaliser_version="", chunking={}, dense_weight=SYNTHETIC_DENSE_WEIGHT, rrf_k=index_settings.rrf_k,
+             fusion={"method": index_settings.fusion, "dense": SYNTHETIC_DENSE_WEIGHT, "article": 0.0},
              vector_store="faiss", vector_index=record, n_chunks=size, settings=index_settings.to_dict(),
              created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z")).save(folder)
     return {"size": size, "chunks": size, "tokens_per_chunk": tokens_per_chunk, "vector_index": record,

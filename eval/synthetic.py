@@ -117,6 +117,7 @@ def run_synthetic(size: int, dimension: int, max_seq_length: int, settings: dict
                   questions: list[str], rounds: int, work_dir: str, seed: int = 0, tokens_per_word: float = 1.0) -> dict:
     """Build and query one synthetic corpus (called in a child process); returns its measurements."""
     from index.build import build_index, current_build
+    from index.fusion import FusionWeights
     from index.retrieve import open_index
     from index.settings import IndexSettings
 
@@ -129,8 +130,8 @@ def run_synthetic(size: int, dimension: int, max_seq_length: int, settings: dict
                                   tokens_per_word)
     generate_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    manifest, stats = build_index(data_dir, articles, index_settings, embedder, SYNTHETIC_DENSE_WEIGHT,
-                                  progress=False)
+    weights = FusionWeights(index_settings.fusion, SYNTHETIC_DENSE_WEIGHT, 0.0)
+    manifest, stats = build_index(data_dir, articles, index_settings, embedder, weights, progress=False)
     build_s = time.perf_counter() - t0
     del articles
     build = current_build(data_dir)

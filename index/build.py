@@ -20,6 +20,7 @@ from ingest import textnorm
 from ingest.chunk import chunk_paragraphs
 from ingest.documents import Article
 from index import tokenize
+from index.fusion import FusionWeights
 from index.embcache import EmbeddingCache
 from index.manifest import Manifest
 from index.settings import IndexSettings
@@ -147,8 +148,9 @@ def _node(record: ChunkRecord, vector, article: Article):
     )
 
 
-def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> None:
+def _write_bm25(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], tokenizer: str) -> None:
     from index.bm25index import bm25_from_tokens
+    from index.fusion import save_article_fields
 
     if tokenizer not in tokenize.TOKENIZERS:
         raise ValueError(f"bm25_tokenizer phải là một trong {tokenize.TOKENIZERS}")
@@ -157,6 +159,16 @@ def _write_bm25(folder: Path, records: list[ChunkRecord], tokenizer: str) -> Non
         # 100k synthetic chunks bm25s.index held every chunk's token strings, 3.6 GB at peak.
         retriever = bm25_from_tokens(fn(f"{r.header}\n{r.text}", tokenizer) for r in records)
         retriever.save(str(folder / name), show_progress=False)
+    # Whole articles (title + text), in the order their chunks come: BM25 measured better on longer
+    # windows than the model's chunks (docs/retrieval.md), so articles are a field of their own.
+    order = list(dict.fromkeys(r.doc_id for r in records))
+    counts = [0] * len(order)
+    position = {doc_id: i for i, doc_id in enumerate(order)}
+    for r in records:
+        counts[position[r.doc_id]] += 1
+    whole = [f"{articles[d].title}\n{articles[d].text}" for d in order]
+    save_article_fields(folder, (tokenize.tokenize(t, tokenizer) for t in whole),
+                        (tokenize.tokenize_folded(t, tokenizer) for t in whole), counts)
     (folder / "node_ids.json").write_text(json.dumps([r.node_id for r in records]), encoding="utf-8")
 
 
@@ -165,10 +177,11 @@ def build_index(
     articles: list[Article],
     settings: IndexSettings,
     embedder,
-    dense_weight: float,
+    weights: FusionWeights,
     progress: bool = True,
 ) -> tuple[Manifest, dict]:
-    """Write a complete new build and make it current. Returns (manifest, stats)."""
+    """Write a complete new build and make it current, fused with `weights` (index.fusion.weights_for).
+    Returns (manifest, stats)."""
     started = time.perf_counter()
     root = index_root(data_dir)
     builds = root / "builds"
@@ -185,7 +198,7 @@ def build_index(
         finally:
             cache.close()
         vector_index = _write_vector_index(tmp, records, by_id, vectors, embedder, settings)
-        _write_bm25(tmp, records, settings.bm25_tokenizer)
+        _write_bm25(tmp, records, by_id, settings.bm25_tokenizer)
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for article in articles:
                 fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
@@ -197,8 +210,9 @@ def build_index(
             tokenizer=settings.bm25_tokenizer,
             normaliser_version=textnorm.VERSION,
             chunking=chunking_record(settings, embedder.info.max_seq_length),
-            dense_weight=dense_weight,
+            dense_weight=weights.dense,
             rrf_k=settings.rrf_k,
+            fusion=weights.to_dict(),
             vector_store=settings.vector_store,
             vector_index=vector_index,
             documents={

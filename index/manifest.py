@@ -38,6 +38,7 @@ class Manifest:
     n_chunks: int = 0
     settings: dict = field(default_factory=dict)  # IndexSettings as given, to notice a changed config cheaply
     created_at: str = ""
+    fusion: dict = field(default_factory=dict)  # FusionWeights.to_dict(); {} = built before score fusion (RRF)
     format_version: int = FORMAT_VERSION
 
     def save(self, folder: Path) -> None:

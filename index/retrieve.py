@@ -1,8 +1,9 @@
-"""Load a built index and retrieve passages: BM25 (accented or folded field), dense (FAISS), fused.
+"""Load a built index and retrieve passages: BM25 over chunks and over whole articles (accented or
+folded field), dense (FAISS), fused.
 
-Fusion is weighted reciprocal rank fusion. The dense weight is chosen per model by measurement
-(MEASURED_DENSE_WEIGHTS, from `hoidap eval`), because an English model fused at equal weight makes
-Vietnamese results worse than BM25 alone. Queries typed without diacritics use the folded field.
+Fusion (index/fusion.py) adds each retriever's z-scored evidence with weights fitted per model by
+`hoidap fit-fusion`; builds made before it keep weighted reciprocal rank fusion. Queries typed
+without diacritics use the folded fields.
 """
 
 from __future__ import annotations
@@ -14,23 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from ingest.textnorm import fold_diacritics, has_diacritics
-from index import tokenize
+from index import fusion, tokenize
 from index.build import current_build
+from index.fusion import top_rows, zscores
 from index.settings import RetrievalSettings, changed_settings
 from index.manifest import IndexMismatch, IndexMissing, Manifest, check_compatible, expected_build
 
-# Dense weight in the fusion, measured with `hoidap eval` on the gold set, vinewsqa-dev and
-# alqac-legal (docs/retrieval.md). all-MiniLM-L6-v2 strips Vietnamese diacritics; any weight
-# above this lowered nDCG@10 on every dataset.
-MEASURED_DENSE_WEIGHTS = {"sentence-transformers/all-MiniLM-L6-v2": 0.0}
-UNMEASURED_DENSE_WEIGHT = 1.0
 RETRIEVERS = ("hybrid", "bm25", "dense")
-
-
-def dense_weight_for(model_name: str, configured: float | None) -> float:
-    if configured is not None:
-        return float(configured)
-    return MEASURED_DENSE_WEIGHTS.get(model_name, UNMEASURED_DENSE_WEIGHT)
 
 
 @dataclass
@@ -66,6 +57,7 @@ class LoadedIndex:
         self.embedder = embedder
         self.retrieval = retrieval or RetrievalSettings()
         self._restorer = None
+        self._rows: dict[str, int] | None = None
         self.reranker = None  # set by open_index when RetrievalSettings.rerank_model is configured
         llama_dir = str(folder / "llama")
         self.vector_store = store = open_store(folder, manifest, self.retrieval)
@@ -77,6 +69,11 @@ class LoadedIndex:
         self.node_ids: list[str] = json.loads((folder / "node_ids.json").read_text(encoding="utf-8"))
         self.bm25 = load_bm25(folder / "bm25")
         self.bm25_folded = load_bm25(folder / "bm25_folded")
+        # Whole-article BM25 fields (builds from before them have none): chunk rows of article j are
+        # chunk_start[j]:chunk_start[j + 1], in node_ids order.
+        self.articles = None
+        if (folder / fusion.ARTICLE_FIELD).is_dir():
+            self.articles = fusion.ArticleFields(folder, load_bm25)
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:
         """(chunks containing the accent-folded term, all chunks): for weighting question terms."""
@@ -102,32 +99,32 @@ class LoadedIndex:
         restored = self.restorer().restore(syllables, any(accented))
         return QueryForms(syllables, any(accented), restored if restored != syllables else None)
 
-    def bm25_queries(self, query: str, forms: QueryForms | None = None) -> list[tuple[object, list[str]]]:
-        """(BM25 field, query tokens) to search. A query typed with its diacritics searches the
-        accented field; one typed (partly) without them, as restoration shows, is searched per
+    def bm25_queries(self, query: str, forms: QueryForms | None = None) -> list[tuple[bool, list[str]]]:
+        """(folded field?, query tokens) to search. A query typed with its diacritics searches the
+        accented fields; one typed (partly) without them, as restoration shows, is searched per
         RetrievalSettings.accents."""
         name, expand, accents = self.manifest.tokenizer, self.retrieval.expand_abbreviations, self.retrieval.accents
         forms = forms or self.query_forms(query)
 
         def folded():
             syllables = [fold_diacritics(s) for s in forms.syllables]
-            return self.bm25_folded, tokenize.query_tokens(syllables, name, expand, True, text=query)
+            return True, tokenize.query_tokens(syllables, name, expand, True, text=query)
 
         if forms.restored is None:
             if forms.any_accented:
-                return [(self.bm25, tokenize.query_tokens(forms.syllables, name, expand, text=query))]
+                return [(False, tokenize.query_tokens(forms.syllables, name, expand, text=query))]
             return [folded()]
         if accents == "fold":
             return [folded()]
-        accented = (self.bm25, tokenize.query_tokens(forms.restored, name, expand))
+        accented = (False, tokenize.query_tokens(forms.restored, name, expand))
         return [accented, folded()] if accents == "fuse" else [accented]
 
     def bm25_ranking(self, query: str, depth: int, allowed: np.ndarray | None = None,
                      forms: QueryForms | None = None) -> list[tuple[str, float]]:
         """Top node ids by BM25 on the accented field, the folded one, or both fused (see bm25_queries)."""
         rankings = {}
-        for n, (field_index, tokens) in enumerate(self.bm25_queries(query, forms)):
-            scores = field_index.get_scores(tokens)
+        for n, (folded, tokens) in enumerate(self.bm25_queries(query, forms)):
+            scores = (self.bm25_folded if folded else self.bm25).get_scores(tokens)
             if allowed is not None:
                 scores = np.where(allowed, scores, 0.0)
             rankings[f"bm25-{n}"] = (1.0, self._top(scores, depth))
@@ -145,19 +142,28 @@ class LoadedIndex:
         """(node id, score) from the vector store's own query. Not through llama-index's retriever: it
         lists every node id per query and loads every hit's passage, which the fusion does not need
         (1M synthetic chunks, one bench run: dense p50 44.6 ms through it, 12.2 ms querying the store)."""
+        return [(self.node_ids[row], score) for row, score in self._dense_rows(query, depth, allowed_ids)]
+
+    def _dense_rows(self, query: str, depth: int, allowed_ids: set[str] | None = None) -> list[tuple[int, float]]:
+        """(chunk row, similarity) of the nearest vectors, best first."""
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
         fetch = depth if allowed_ids is None else min(len(self.node_ids), depth * 10)
         result = self.vector_store.query(
             VectorStoreQuery(query_embedding=self.query_embedding(query), similarity_top_k=fetch))
         if result.nodes:  # stores that keep the nodes (Qdrant) return them; FAISS returns its row ids
-            ids = [node.node_id for node in result.nodes]
-        else:
-            ids = [self.node_id_of(row) for row in result.ids]
-        hits = list(zip(ids, map(float, result.similarities)))
+            rows = [self.row_of(node.node_id) for node in result.nodes]
+        else:  # FAISS rows are the build's chunk order (node_ids.json)
+            rows = [int(row) for row in result.ids]
+        hits = list(zip(rows, map(float, result.similarities)))
         if allowed_ids is not None:
-            hits = [h for h in hits if h[0] in allowed_ids]
+            hits = [h for h in hits if self.node_ids[h[0]] in allowed_ids]
         return hits[:depth]
+
+    def row_of(self, node_id: str) -> int:
+        if self._rows is None:
+            self._rows = {nid: i for i, nid in enumerate(self.node_ids)}
+        return self._rows[node_id]
 
     def query_embedding(self, query: str) -> list[float]:
         return self.embedder.get_query_embedding(query)
@@ -166,34 +172,145 @@ class LoadedIndex:
         """The node id llama-index recorded for a vector store's row id when the build added it."""
         return self.vector_index.index_struct.nodes_dict[row_id]
 
+    @property
+    def fusion(self) -> fusion.FusionWeights:
+        """How this build fuses: recorded at build time; builds from before score fusion used RRF."""
+        record = self.manifest.fusion or {"method": "rrf", "dense": self.manifest.dense_weight, "article": 0.0}
+        return fusion.FusionWeights(record["method"], float(record["dense"]), float(record["article"]))
+
     # -- fused -------------------------------------------------------------------------------
     def retrieve(self, query: str, k: int = 5, mode: str = "hybrid", doc_ids: set[str] | None = None,
                  depth: int = 50) -> list[Passage]:
         allowed = None
         allowed_ids = None
         if doc_ids is not None:
-            allowed_ids = {nid for nid in self.node_ids if nid.split("#", 1)[0] in doc_ids}
+            allowed_ids = {nid for nid in self.node_ids if nid.rsplit("#", 1)[0] in doc_ids}
             allowed = np.array([nid in allowed_ids for nid in self.node_ids])
         forms = self.query_forms(query)
         # Models read the question with its diacritics back, when they were restored.
         model_query = " ".join(forms.restored) if forms.restored else query
-        rankings: dict[str, tuple[float, list[tuple[str, float]]]] = {}
-        dense_weight = self.manifest.dense_weight if mode == "hybrid" else 1.0
-        if mode in ("hybrid", "bm25"):
-            rankings["bm25"] = (1.0, self.bm25_ranking(query, depth, allowed, forms))
-        if mode == "dense" or (mode == "hybrid" and dense_weight > 0):
-            rankings["dense"] = (dense_weight, self.dense_ranking(model_query, depth, allowed_ids))
-        fused = fuse(rankings, self.manifest.rrf_k)
+        if self.fusion.method == "rrf":
+            fused = self._rrf(query, model_query, mode, depth, allowed, allowed_ids, forms)
+        else:
+            fused = self._score_fusion(query, model_query, mode, depth, allowed, allowed_ids, forms)
         if self.reranker is None:
             return [self._passage(node_id, score, ranks) for node_id, score, ranks in fused[:k]]
         candidates = [self._passage(node_id, score, ranks)
                       for node_id, score, ranks in fused[: max(k, self.reranker.depth)]]
         return self.reranker.rerank(model_query, candidates)[:k]
 
+    def _rrf(self, query, model_query, mode, depth, allowed, allowed_ids, forms) -> list[tuple[str, float, dict]]:
+        """Weighted reciprocal rank fusion of chunk BM25 and dense (builds made before score fusion)."""
+        rankings: dict[str, tuple[float, list[tuple[str, float]]]] = {}
+        dense_weight = self.fusion.dense if mode == "hybrid" else 1.0
+        if mode in ("hybrid", "bm25"):
+            rankings["bm25"] = (1.0, self.bm25_ranking(query, depth, allowed, forms))
+        if mode == "dense" or (mode == "hybrid" and dense_weight > 0):
+            rankings["dense"] = (dense_weight, self.dense_ranking(model_query, depth, allowed_ids))
+        return fuse(rankings, self.manifest.rrf_k)
+
+    def _score_fusion(self, query, model_query, mode, depth, allowed, allowed_ids, forms) -> list[tuple[str, float, dict]]:
+        """Chunks ranked by the weighted sum of z-scored chunk BM25, article BM25 and dense similarity."""
+        weights = self.fusion
+        share = {"bm25": 1.0, "article": weights.article,
+                 "dense": 1.0 if mode == "dense" else weights.dense if mode == "hybrid" else 0.0}
+        signals = self.signals(query, model_query, depth, {n for n, w in share.items() if w > 0}, mode, allowed,
+                               allowed_ids, forms)
+        rows, z, ranks = standardise(signals)
+        total = np.zeros(len(rows), dtype="float32")
+        for name, values in z.items():
+            total += share[name] * values
+        order = np.argsort(-total, kind="stable")
+        return [(self.node_ids[rows[i]], round(float(total[i]), 6), ranks.get(int(rows[i]), {})) for i in order]
+
+    def signals(self, query: str, model_query: str, depth: int, names=("bm25", "article", "dense"), mode="hybrid",
+                allowed=None, allowed_ids=None, forms: QueryForms | None = None) -> list["Signal"]:
+        """Each retriever's evidence for the fusion (also what `hoidap fit-fusion` fits weights on).
+
+        Each is standardised by its own top `depth` scores (standardise): BM25 scores are exact for
+        every candidate, a candidate the vector search did not return gets the lowest similarity it did."""
+        forms = forms or self.query_forms(query)
+        signals: list[Signal] = []
+        if mode in ("hybrid", "bm25"):
+            queries = self.bm25_queries(query, forms)
+            for folded, tokens in queries:
+                scores = (self.bm25_folded if folded else self.bm25).get_scores(tokens)
+                if allowed is not None:
+                    scores = np.where(allowed, scores, 0.0)
+                top = top_rows(scores, depth)
+                signals.append(Signal("bm25", 1.0 / len(queries), scores.__getitem__, top, scores[top]))
+                if self.articles is not None and "article" in names:
+                    signals.append(self._article_signal(folded, tokens, 1.0 / len(queries), depth, allowed))
+        if "dense" in names and mode in ("hybrid", "dense"):
+            hits = self._dense_rows(model_query, depth, allowed_ids)
+            if hits:
+                by_row, floor = dict(hits), hits[-1][1]
+
+                def similarity(rows, by_row=by_row, floor=floor):
+                    return np.array([by_row.get(int(r), floor) for r in rows], dtype="float32")
+
+                top = np.array([r for r, _ in hits], dtype=np.int64)
+                signals.append(Signal("dense", 1.0, similarity, top, np.array([v for _, v in hits])))
+        return signals
+
+    def _article_signal(self, folded: bool, tokens: list[str], share: float, depth: int, allowed) -> "Signal":
+        """Whole-article BM25 as a chunk signal: every chunk carries its article's score, and the chunks
+        of the top articles become candidates."""
+        articles = self.articles
+        scores = (articles.folded if folded else articles.accented).get_scores(tokens)
+        if allowed is not None:
+            keep = np.zeros(len(scores), dtype=bool)
+            keep[articles.article_of(np.flatnonzero(allowed))] = True
+            scores = np.where(keep, scores, 0.0)
+        top = top_rows(scores, depth)
+        candidates = articles.chunk_rows(top)
+        if allowed is not None:
+            candidates = candidates[allowed[candidates]]
+
+        def per_chunk(rows):
+            return scores[articles.article_of(np.asarray(rows))]
+
+        rank_of = {int(a): r for r, a in enumerate(top, 1)}
+        return Signal("article", share, per_chunk, candidates, scores[top],
+                      lambda: {int(row): rank_of[int(a)] for row, a in zip(candidates, articles.article_of(candidates))})
+
     def _passage(self, node_id: str, score: float, ranks: dict) -> Passage:
         node = self.docstore.get_node(node_id)
         meta = dict(node.metadata)
         return Passage(node_id, meta.get("doc_id", ""), meta.get("title", ""), node.get_content(), score, meta, ranks)
+
+
+@dataclass
+class Signal:
+    """One retriever's evidence for the fusion: values for any chunk rows, its candidate rows (best
+    first), and the top scores that standardise it."""
+
+    name: str  # bm25 | article | dense
+    share: float  # of its name's evidence (a query searched in two BM25 fields gives each half)
+    values: object  # rows -> scores
+    candidates: np.ndarray
+    reference: np.ndarray
+    rank_map: object = None  # () -> {row: rank}; default: position among the candidates
+
+    def ranks(self) -> dict[int, int]:
+        if self.rank_map is not None:
+            return self.rank_map()
+        return {int(row): rank for rank, row in enumerate(self.candidates, 1)}
+
+
+def standardise(signals: list[Signal]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[int, dict]]:
+    """(candidate rows, z-scored evidence per signal name over those rows, {row: {name: rank}})."""
+    candidates = [signal.candidates for signal in signals if len(signal.candidates)]
+    if not candidates:
+        return np.zeros(0, dtype=np.int64), {}, {}
+    rows = np.unique(np.concatenate(candidates))
+    z: dict[str, np.ndarray] = {}
+    ranks: dict[int, dict] = {}
+    for signal in signals:
+        z[signal.name] = z.get(signal.name, 0.0) + signal.share * zscores(signal.values(rows), signal.reference)
+        for row, rank in signal.ranks().items():
+            ranks.setdefault(row, {}).setdefault(signal.name, rank)
+    return rows, z, ranks
 
 
 def _doc_freq(bm25, token: str) -> tuple[int, int]:

@@ -38,12 +38,21 @@ class IndexSettings:
     bm25_tokenizer: str = setting(
         "syllable-bigram-v1", "BM25 tokens: syllable-bigram-v1 (syllables + adjacent pairs) or syllable-v1."
     )
+    fusion: str = setting(
+        "zscore",
+        "How retrievers are combined: zscore (each one's scores standardised over its top list, then a "
+        "weighted sum; measured better) or rrf (weighted reciprocal rank fusion of chunk BM25 and dense).",
+    )
     dense_weight: float | None = setting(
         None,
-        "Weight of dense retrieval in the fusion (BM25 = 1). None = the value measured for the model "
-        "(index/retrieve.py MEASURED_DENSE_WEIGHTS), else 1.0 for an unmeasured model.",
+        "Weight of dense retrieval in the fusion (chunk BM25 = 1). None = the value `hoidap fit-fusion` "
+        "fitted for the model (index/fusion_weights.json), else 1.0 for a model nobody fitted.",
     )
-    rrf_k: int = setting(60, "Reciprocal-rank-fusion constant.")
+    article_weight: float | None = setting(
+        None,
+        "Weight of BM25 over whole articles in the zscore fusion (chunk BM25 = 1). None = the fitted value.",
+    )
+    rrf_k: int = setting(60, "Reciprocal-rank-fusion constant (fusion = rrf).")
     vector_store: str = setting(
         "faiss", "Vector store behind llama-index: faiss (embedded, in the index folder) or qdrant (see qdrant_*)."
     )

@@ -30,7 +30,7 @@ class IngestResult:
         return bool(self.added or self.updated)
 
 
-def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, load_embedder, dense_weight_for,
+def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, load_embedder, weights_for,
                  rebuild: bool = False, progress: bool = True, exclude: dict[str, str] | None = None) -> IngestResult:
     """Bring the index under data_dir up to date with the files under paths.
 
@@ -68,15 +68,15 @@ def update_index(data_dir: Path, paths: list[Path], settings: IndexSettings, loa
     merged = dict(previous)
     merged.update({a.doc_id: a for a in report.articles})
     embedder = load_embedder()
-    weight = dense_weight_for(embedder.info.name, settings.dense_weight)
+    weights = weights_for(embedder.info.name, settings)
     result.manifest, result.stats = build_index(
-        data_dir, list(merged.values()), settings, embedder, weight, progress=progress
+        data_dir, list(merged.values()), settings, embedder, weights, progress=progress
     )
     return result
 
 
 def remove_documents(data_dir: Path, doc_ids: set[str], settings: IndexSettings, load_embedder,
-                     dense_weight_for) -> Manifest:
+                     weights_for) -> Manifest:
     """A new build without doc_ids (the others' vectors come from the embedding cache)."""
     build = current_build(data_dir)
     if build is None:
@@ -86,5 +86,5 @@ def remove_documents(data_dir: Path, doc_ids: set[str], settings: IndexSettings,
         raise IndexMismatch("Không thể xoá hết mọi bài viết: chỉ mục cần ít nhất một bài.")
     embedder = load_embedder()
     manifest, _ = build_index(data_dir, kept, settings, embedder,
-                              dense_weight_for(embedder.info.name, settings.dense_weight), progress=False)
+                              weights_for(embedder.info.name, settings), progress=False)
     return manifest

@@ -28,7 +28,7 @@ def test_manifest_records_how_the_index_was_built(sample_settings):
     assert manifest.tokenizer == "syllable-bigram-v1"
     assert manifest.normaliser_version and manifest.chunking["chunk_tokens"] <= 256
     assert set(manifest.documents) == {p.stem for p in SAMPLES.glob("*.txt")}
-    assert manifest.dense_weight == 0.0  # measured for this model: see index/retrieve.py
+    assert manifest.fusion["method"] == "zscore" and manifest.fusion["dense"] == manifest.dense_weight
 
 
 def test_no_chunk_exceeds_the_model_limit(service):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from index.build import build_index
+from index.fusion import FusionWeights
 from index.embcache import EmbeddingCache
 from index.embed import ModelUnavailable, deferred_embedder, load_embedder
 from index.manifest import IndexMismatch
@@ -76,7 +77,8 @@ def test_index_built_on_int8_refuses_another_backend(tiny, tmp_path):
     folder, _, embedders = tiny
     settings = IndexSettings(embed_model=str(folder), embed_backend="onnx-int8")
     articles = load_articles([SAMPLES / f"{OCOP_DOC}.txt"]).articles
-    manifest, stats = build_index(tmp_path, articles, settings, embedders["onnx-int8"], 1.0, progress=False)
+    manifest, stats = build_index(tmp_path, articles, settings, embedders["onnx-int8"], FusionWeights("zscore", 1.0, 0.0),
+                                  progress=False)
     assert manifest.embed_model["backend"] == "onnx-int8" and stats["embedded"] == manifest.n_chunks > 0
     index = open_index(tmp_path, embedders["onnx-int8"], settings)
     assert index.retrieve("Mai Sơn có bao nhiêu sản phẩm OCOP?", k=1, mode="dense")[0].doc_id == OCOP_DOC
