@@ -344,6 +344,8 @@ def summarize_answers(records: Sequence[dict]) -> dict:
         "auroc_correct": auroc(confidences, [answered_correctly(r) for r in records]),
         "auroc_answerable": auroc(confidences, [bool(r.get("answerable")) for r in records]),
         "mean_confidence": _mean(confidences),
+        # A long answer contains more by chance: how much a person reads per answer given.
+        "answer_chars_p50": percentile([len(_given_claim(r)) for r in records if r.get("found")], 50),
     }
     return {key: value if key.startswith("n_") else _round(value) for key, value in summary.items()}
 

@@ -103,12 +103,14 @@ def _plot_refusal(path: Path, curves: dict[str, list[dict]], metrics: dict) -> N
         if any(x is None for x in xs):
             continue  # no answerable question: nothing to trade off
         answer = metrics[name]["answer"]
+        # Straight lines between the thresholds' points, as ROC curves join tied scores.
+        style = {"label": answerer_label(name), "marker": "." if len(points) <= 30 else None}
         ys = [p["declined_unanswerable"] for p in points]
         if all(y is not None for y in ys):
-            (line,) = left.plot(xs, ys, drawstyle="steps-post", label=name)
+            (line,) = left.plot(xs, ys, **style)
             if answer.get("wrong_refusal_rate") is not None and answer.get("refusal_accuracy") is not None:
                 left.plot([answer["wrong_refusal_rate"]], [answer["refusal_accuracy"]], "o", color=line.get_color())
-        (line,) = right.plot(xs, [p["answered_correctly"] for p in points], drawstyle="steps-post", label=name)
+        (line,) = right.plot(xs, [p["answered_correctly"] for p in points], **style)
         if answer.get("wrong_refusal_rate") is not None and answer.get("contains_gold") is not None:
             right.plot([answer["wrong_refusal_rate"]], [answer["contains_gold"]], "o", color=line.get_color())
     left.plot([0, 1], [0, 1], ":", color="grey", linewidth=1)
@@ -119,7 +121,7 @@ def _plot_refusal(path: Path, curves: dict[str, list[dict]], metrics: dict) -> N
     for axes, empty in ((left, "no unanswerable questions"), (right, "no answerable questions")):
         axes.grid(alpha=0.3)
         if any(line.get_label() and not line.get_label().startswith("_") for line in axes.lines):
-            axes.legend(loc="lower right")
+            axes.legend(loc="best")
         else:
             axes.text(0.5, 0.5, empty, ha="center", transform=axes.transAxes)
     figure.tight_layout()
@@ -167,14 +169,14 @@ def _run_section(run_info: dict) -> list[str]:
 _RETRIEVAL_COLUMNS = [f"recall@{k}" for k in DEFAULT_KS] + ["mrr@10", "ndcg@10", "n", "evidence@5"]
 _ANSWER_COLUMNS = ["em", "f1", "accuracy", "contains_gold_span", "numeric_match", "n_numeric", "refusal_accuracy",
                    "n_unanswerable", "answer_rate", "wrong_refusal_rate", "citation_precision", "auroc_correct",
-                   "auroc_answerable", "mean_confidence"]
+                   "auroc_answerable", "mean_confidence", "answer_chars_p50"]
 # The comparison a user feels: (column title, part, key).
 _VERSUS_COLUMNS = [("answer contains gold", "answer", "contains_gold"), ("span contains gold", "answer",
                    "contains_gold_span"), ("EM", "answer", "em"), ("F1", "answer", "f1"),
                    ("answerable answered", "answer", "answer_rate"),
                    ("unanswerable declined", "answer", "refusal_accuracy"),
                    ("AUROC correct", "answer", "auroc_correct"), ("AUROC answerable", "answer", "auroc_answerable"),
-                   ("answer p50 ms", "latency_ms", "answer_p50"), ("answer p95 ms", "latency_ms", "answer_p95")]
+                   ("answer chars p50", "answer", "answer_chars_p50"), ("answer p50 ms", "latency_ms", "answer_p50"), ("answer p95 ms", "latency_ms", "answer_p95")]
 _LATENCY_COLUMNS = ["p50", "p95", "retrieval_p50", "retrieval_p95", "answer_p50", "answer_p95"]
 _BREAKDOWN_COLUMNS = [("n", None), ("recall@10", "retrieval"), ("mrr@10", "retrieval"), ("em", "answer"),
                       ("f1", "answer"), ("accuracy", "answer"), ("answer_rate", "answer")]

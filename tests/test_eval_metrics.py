@@ -238,6 +238,7 @@ def test_summarize_by_hand(three_records):
             "auroc_correct": 0.75,
             "auroc_answerable": 1.0,  # q1, q2 at 1.0 above q3 at 0.0
             "mean_confidence": 0.6667,
+            "answer_chars_p50": 13.5,  # "Hoà Bình" (8) and "khoảng 1373.7 hecta" (19)
         },
         "latency_ms": {
             # totals 100/200/300: p95 at position 1.9 → 200 + 0.9 * 100

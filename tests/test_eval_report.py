@@ -52,7 +52,7 @@ def test_write_report_files(tmp_path):
         assert set(entry["answer"]) == {
             "em", "f1", "accuracy", "numeric_match", "n_numeric", "refusal_accuracy", "n_unanswerable",
             "answer_rate", "wrong_refusal_rate", "citation_precision", "contains_gold", "contains_gold_span",
-            "n_answerable", "auroc_correct", "auroc_answerable", "mean_confidence"}
+            "n_answerable", "auroc_correct", "auroc_answerable", "mean_confidence", "answer_chars_p50"}
         assert set(entry["latency_ms"]) == {"p50", "p95", "retrieval_p50", "retrieval_p95", "answer_p50", "answer_p95"}
         assert set(entry["breakdown"]) == {"variant", "type"}  # question_type is absent from the records
         assert set(entry["breakdown"]["variant"]) == {"original", "no_diacritics"}
