@@ -208,8 +208,9 @@ def _metric_tables(metrics: dict) -> list[str]:
     lines += _table(["retriever"] + _RETRIEVAL_COLUMNS,
                     [[name] + [m["retrieval"].get(c, "–") for c in _RETRIEVAL_COLUMNS] for name, m in metrics.items()])
     lines += ["![](recall_at_k.png)", "", "## Answers", "",
-              "EM, F1, accuracy (answer contains a gold) and numeric match are over answerable questions; "
-              "a declined answer counts as wrong.", ""]
+              "EM, F1, accuracy (= contains_gold: the text a person reads contains a gold), contains_gold_span "
+              "and numeric match are over answerable questions; a declined answer counts as wrong. answer_rate: "
+              "answerable questions answered; refusal_accuracy: unanswerable ones declined.", ""]
     lines += _table(["retriever"] + _ANSWER_COLUMNS,
                     [[name] + [m["answer"][c] for c in _ANSWER_COLUMNS] for name, m in metrics.items()])
     lines += ["## Latency (ms)", ""]

@@ -178,8 +178,9 @@ def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome
     sources = result.get("sources") or []
     found = bool(result["found"])
     cited = sources[0]["text"] if found and sources else ""
-    span = result.get("span", "") if found else ""
     claim = claim_of(result["answer"]) if found else ""
+    # An answer with no precise part (the contract's empty span) is scored on what it asserts.
+    span = (result.get("span") or claim) if found else ""
     confidence = result.get("confidence")  # answer stages before the learned one give none
     return Outcome(hits, span, result["answer"], claim, found, cited, timings.retrieval_ms, timings.answer_ms, total,
                    confidence=float(confidence) if confidence is not None else float(found))
@@ -300,8 +301,11 @@ def print_summary(metrics: dict, report_path: Path) -> None:
                ("Answered", "answer", "answer_rate"), ("AUROC", "answer", "auroc_correct"),
                ("p50 ms", "latency_ms", "p50"), ("ans p50", "latency_ms", "answer_p50"),
                ("ans p95", "latency_ms", "answer_p95")]
-    width = max([len("retriever")] + [len(name) for name in metrics])
-    header = f"{'retriever':<{width}}" + "".join(f" {title:>8}" for title, _, _ in columns)
+    from eval.report import answerer_label
+
+    labels = {name: answerer_label(name) for name in metrics}
+    width = max([len("answerer")] + [len(label) for label in labels.values()])
+    header = f"{'answerer':<{width}}" + "".join(f" {title:>8}" for title, _, _ in columns)
     print(header)
     print("-" * len(header))
     for name, entry in metrics.items():
@@ -310,7 +314,7 @@ def print_summary(metrics: dict, report_path: Path) -> None:
             value = entry[part].get(key)
             cells.append(f" {'–':>8}" if value is None else f" {value:>8.3f}" if part != "latency_ms"
                          else f" {value:>8.1f}")
-        print(f"{name:<{width}}" + "".join(cells))
+        print(f"{labels[name]:<{width}}" + "".join(cells))
     print(f"\nReport: {report_path}")
 
 
