@@ -1,5 +1,6 @@
 """Pure metric functions for retrieval (recall/MRR/nDCG), answers (EM, F1, containment, numbers),
-latency percentiles, and the per-retriever summary built from per-query records.
+confidence (AUROC, the refusal trade-off curve), latency percentiles, and the per-answerer summary
+built from per-query records.
 
 Leaves out: running retrievers or answerers (the eval runner) and writing files (eval/report.py).
 """
@@ -12,7 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from ingest.textnorm import normalize_text
+from ingest.textnorm import fold_diacritics, normalize_text
 
 DEFAULT_KS = (1, 5, 10, 20)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -109,6 +110,65 @@ def contains_answer(pred: str, golds: Sequence[str]) -> bool:
         if norm_gold and f" {norm_gold} " in padded_pred:
             return True
     return False
+
+
+def contains_gold(text: str, golds: Sequence[str]) -> bool:
+    """A gold answer appears in text as whole tokens, ignoring case, accents and punctuation (after
+    NFC and one tone convention): "3" is not in "2023", "20 sản phẩm" is in "có 20 sản phẩm OCOP",
+    "Hoa Binh" is in "tỉnh Hòa Bình". What a reader checks: is the answer there?"""
+    padded = f" {fold_diacritics(normalize_answer(text))} "
+    for gold in golds:
+        folded = fold_diacritics(normalize_answer(gold))
+        if folded and f" {folded} " in padded:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- confidence
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: the chance a random positive scores above a random negative
+    (ties count one half, Mann–Whitney); None without both a positive and a negative."""
+    positives = [s for s, label in zip(scores, labels) if label]
+    negatives = [s for s, label in zip(scores, labels) if not label]
+    if not positives or not negatives:
+        return None
+    # Rank-sum with mid-ranks for ties: O(n log n), exact.
+    ordered = sorted(zip(scores, labels), key=lambda pair: pair[0])
+    rank_sum, i = 0.0, 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1][0] == ordered[i][0]:
+            j += 1
+        mid_rank = (i + j) / 2 + 1
+        rank_sum += mid_rank * sum(1 for _, label in ordered[i : j + 1] if label)
+        i = j + 1
+    n_pos, n_neg = len(positives), len(negatives)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def refusal_curve(confidences: Sequence[float], answerable: Sequence[bool], correct: Sequence[bool]) -> list[dict]:
+    """The refusal trade-off as the threshold sweeps: declining every answer with confidence below it,
+    the share of answerable questions declined, of unanswerable ones declined, and of answerable ones
+    still answered correctly. One point per distinct confidence (declining nothing at the lowest),
+    then declining everything."""
+    n_ans = sum(1 for a in answerable if a)
+    n_unans = len(answerable) - n_ans
+
+    def share(count: int, total: int) -> float | None:
+        return round(count / total, 4) if total else None
+
+    points = []
+    for threshold in sorted(set(confidences)) + [math.inf]:
+        kept = [c >= threshold for c in confidences]
+        points.append({
+            "threshold": None if threshold == math.inf else round(float(threshold), 6),
+            "declined_answerable": share(sum(1 for k, a in zip(kept, answerable) if a and not k), n_ans),
+            "declined_unanswerable": share(sum(1 for k, a in zip(kept, answerable) if not a and not k), n_unans),
+            "answered_correctly": share(sum(1 for k, a, c in zip(kept, answerable, correct) if a and k and c), n_ans),
+        })
+    return points
 
 
 # ---------------------------------------------------------------- numbers
@@ -228,7 +288,7 @@ def summarize_retrieval(records: Sequence[dict], ks: Sequence[int] = DEFAULT_KS)
 
 
 def _given_answer(record: dict) -> str:
-    """The answer text, or "" when the system declined (a declined answer counts as wrong)."""
+    """The answer's span (what EM/F1 score), or "" when the system declined (counted as wrong)."""
     return (record.get("answer") or "") if record.get("found") else ""
 
 
@@ -236,6 +296,23 @@ def _given_claim(record: dict) -> str:
     """What "answer contains a gold answer" reads: the reply's answering text when the record has
     one ("claim": the reply without its source note), else the span."""
     return (record.get("claim") or record.get("answer") or "") if record.get("found") else ""
+
+
+def confidence_of(record: dict) -> float:
+    """The answerer's confidence; a record without one counts 1.0 when found, else 0.0."""
+    value = record.get("confidence")
+    return float(value) if value is not None else (1.0 if record.get("found") else 0.0)
+
+
+def answered_correctly(record: dict) -> bool:
+    """An answerable question answered (not declined) with the gold in the text a person reads."""
+    return bool(record.get("answerable")) and contains_gold(_given_claim(record), record.get("gold") or [])
+
+
+def records_curve(records: Sequence[dict]) -> list[dict]:
+    """refusal_curve over per-query records."""
+    return refusal_curve([confidence_of(r) for r in records], [bool(r.get("answerable")) for r in records],
+                         [answered_correctly(r) for r in records])
 
 
 def _share(flags: list[bool]) -> float | None:
@@ -248,10 +325,14 @@ def summarize_answers(records: Sequence[dict]) -> dict:
     unanswerable = [r for r in records if not r.get("answerable")]
     numeric = [r for r in answerable if r.get("gold") and parse_numbers(r["gold"][0])]
     cited = [r for r in answerable if r.get("found") and r.get("cited_hit") is not None]
+    confidences = [confidence_of(r) for r in records]
     summary = {
         "em": _share([exact_match(_given_answer(r), r["gold"]) for r in answerable]),
         "f1": _mean([token_f1(_given_answer(r), r["gold"]) for r in answerable]),
-        "accuracy": _share([contains_answer(_given_claim(r), r["gold"]) for r in answerable]),
+        "accuracy": _share([answered_correctly(r) for r in answerable]),
+        "contains_gold": _share([answered_correctly(r) for r in answerable]),
+        "contains_gold_span": _share([contains_gold(_given_answer(r), r["gold"]) for r in answerable]),
+        "n_answerable": len(answerable),
         "numeric_match": _share([numeric_match(_given_answer(r), r["gold"]) for r in numeric]),
         "n_numeric": len(numeric),
         "refusal_accuracy": _share([not r.get("found") for r in unanswerable]),
@@ -259,6 +340,12 @@ def summarize_answers(records: Sequence[dict]) -> dict:
         "answer_rate": _share([bool(r.get("found")) for r in answerable]),
         "wrong_refusal_rate": _share([not r.get("found") for r in answerable]),
         "citation_precision": _share([bool(r["cited_hit"]) for r in cited]),
+        # Does the confidence know when the answer is right, and when the question has no answer?
+        "auroc_correct": auroc(confidences, [answered_correctly(r) for r in records]),
+        "auroc_answerable": auroc(confidences, [bool(r.get("answerable")) for r in records]),
+        "mean_confidence": _mean(confidences),
+        # A long answer contains more by chance: how much a person reads per answer given.
+        "answer_chars_p50": percentile([len(_given_claim(r)) for r in records if r.get("found")], 50),
     }
     return {key: value if key.startswith("n_") else _round(value) for key, value in summary.items()}
 

@@ -34,6 +34,7 @@ class Outcome:
     answer_ms: float
     total_ms: float
     error: str = ""
+    confidence: float | None = None  # the answerer's 0–1 confidence; None: 1.0 if found else 0.0
 
 
 def _padded(text: str) -> str:
@@ -108,6 +109,7 @@ def make_record(question, outcome: Outcome, asked: str | None = None) -> dict:
         "reply": outcome.reply,
         "claim": outcome.claim,
         "found": outcome.found,
+        "confidence": outcome.confidence if outcome.confidence is not None else float(outcome.found),
         "cited_hit": cited_hit,
         "timings_ms": {"retrieval": round(outcome.retrieval_ms, 3), "answer": round(outcome.answer_ms, 3),
                        "total": round(outcome.total_ms, 3)},

@@ -2,7 +2,8 @@
 
 Builds (or reuses) an isolated cached index under DATA_DIR/eval-cache/<hash>/, asks every question
 through the real answer path (QAService) for hybrid/bm25/dense and the llama-index baselines
-(eval/baselines.py), and hands per-query records (eval/records.py) to eval/report.py.
+(eval/baselines.py), answers them again with the naive answerer (eval/naive.py) over the hybrid
+retriever's passages, and hands per-query records (eval/records.py) to eval/report.py.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval import naive
 from eval.records import Hit, Outcome, make_record
 from eval.runinfo import _now, git_sha, library_versions
 
 OUR_RETRIEVERS = ("hybrid", "bm25", "dense")
+NAIVE, NAIVE_OVER = naive.NAME, naive.OVER
 BASELINE_RETRIEVERS = ("llamaindex-default", "llamaindex-bm25")
 ALL_RETRIEVERS = OUR_RETRIEVERS + BASELINE_RETRIEVERS
 DEPTH = 20  # passages retrieved per question, so recall@20 is measurable
@@ -175,9 +178,35 @@ def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome
     sources = result.get("sources") or []
     found = bool(result["found"])
     cited = sources[0]["text"] if found and sources else ""
-    span = result.get("span", "") if found else ""
     claim = claim_of(result["answer"]) if found else ""
-    return Outcome(hits, span, result["answer"], claim, found, cited, timings.retrieval_ms, timings.answer_ms, total)
+    # An answer with no precise part (the contract's empty span) is scored on what it asserts.
+    span = (result.get("span") or claim) if found else ""
+    confidence = result.get("confidence")  # answer stages before the learned one give none
+    return Outcome(hits, span, result["answer"], claim, found, cited, timings.retrieval_ms, timings.answer_ms, total,
+                   confidence=float(confidence) if confidence is not None else float(found))
+
+
+def ask_naive(index, question: str, hits: list[Hit], retrieval_ms: float) -> Outcome:
+    """The naive answerer (eval/naive.py) over passages already retrieved for the question; it never
+    declines, so its sentence is the span, the reply and the claim alike."""
+    started = time.perf_counter()
+    chosen = naive.answer(question, [hit.text for hit in hits], index.document_frequency)
+    answer_ms = (time.perf_counter() - started) * 1000
+    found = bool(chosen.sentence)
+    cited = hits[0].text if found else ""
+    return Outcome(hits, chosen.sentence, chosen.sentence, chosen.sentence, found, cited, retrieval_ms, answer_ms,
+                   retrieval_ms + answer_ms, confidence=chosen.confidence)
+
+
+def retrieve_hits(index, question: str, mode: str) -> tuple[list[Hit], float]:
+    """(ranked hits, milliseconds) straight from the index, for the naive answerer when hoidap's
+    own run with that retriever was not asked for."""
+    from ingest.textnorm import normalize_text
+
+    started = time.perf_counter()
+    passages = index.retrieve(normalize_text(question).strip(), k=DEPTH, mode=mode)
+    elapsed = (time.perf_counter() - started) * 1000
+    return [Hit(p.node_id, p.doc_id, p.title, p.text, float(p.score)) for p in passages], elapsed
 
 
 class _BaselineIndex:
@@ -268,9 +297,15 @@ def print_summary(metrics: dict, report_path: Path) -> None:
                ("R@10", "retrieval", "recall@10"), ("R@20", "retrieval", "recall@20"),
                ("MRR@10", "retrieval", "mrr@10"), ("nDCG@10", "retrieval", "ndcg@10"),
                ("EM", "answer", "em"), ("F1", "answer", "f1"), ("Acc", "answer", "accuracy"),
-               ("Refuse", "answer", "refusal_accuracy"), ("p50 ms", "latency_ms", "p50")]
-    width = max([len("retriever")] + [len(name) for name in metrics])
-    header = f"{'retriever':<{width}}" + "".join(f" {title:>8}" for title, _, _ in columns)
+               ("Refuse", "answer", "refusal_accuracy"), ("Gold∈", "answer", "contains_gold"),
+               ("Answered", "answer", "answer_rate"), ("AUROC", "answer", "auroc_correct"),
+               ("p50 ms", "latency_ms", "p50"), ("ans p50", "latency_ms", "answer_p50"),
+               ("ans p95", "latency_ms", "answer_p95")]
+    from eval.report import answerer_label
+
+    labels = {name: answerer_label(name) for name in metrics}
+    width = max([len("answerer")] + [len(label) for label in labels.values()])
+    header = f"{'answerer':<{width}}" + "".join(f" {title:>8}" for title, _, _ in columns)
     print(header)
     print("-" * len(header))
     for name, entry in metrics.items():
@@ -279,7 +314,7 @@ def print_summary(metrics: dict, report_path: Path) -> None:
             value = entry[part].get(key)
             cells.append(f" {'–':>8}" if value is None else f" {value:>8.3f}" if part != "latency_ms"
                          else f" {value:>8.1f}")
-        print(f"{name:<{width}}" + "".join(cells))
+        print(f"{labels[name]:<{width}}" + "".join(cells))
     print(f"\nReport: {report_path}")
 
 
@@ -334,15 +369,32 @@ def _run(args) -> int:
         baseline_service = QAService(settings, embedder, baseline_recorder)
 
     results: dict[str, list[dict]] = {}
+    naive_records: list[dict] = []
     for name in retrievers:
         records = []
         svc, rec = (service, recorder) if name in OUR_RETRIEVERS else (baseline_service, baseline_recorder)
         warm_up(svc, rec, dataset.questions[0].question, name)
+        if name == NAIVE_OVER:  # its first answer untimed too (imports, folding caches)
+            ask_naive(index, dataset.questions[0].question, [Hit(p.node_id, p.doc_id, p.title, p.text, p.score)
+                                                             for p in rec.last], 0.0)
         for question in tqdm(dataset.questions, desc=f"{dataset.name} · {name}", unit="q", file=sys.stderr,
                              dynamic_ncols=True):
             asked = typed_as(question.question, queries, question.id)
-            records.append(make_record(question, ask(svc, rec, asked, name), asked))
+            outcome = ask(svc, rec, asked, name)
+            records.append(make_record(question, outcome, asked))
+            if name == NAIVE_OVER:  # the very passages hoidap answered from
+                naive_records.append(make_record(question, ask_naive(index, asked, outcome.hits,
+                                                                     outcome.retrieval_ms), asked))
         results[name] = records
+    if NAIVE_OVER not in retrievers:
+        ask_naive(index, dataset.questions[0].question, retrieve_hits(index, dataset.questions[0].question,
+                                                                      NAIVE_OVER)[0], 0.0)  # untimed warm-up
+        for question in tqdm(dataset.questions, desc=f"{dataset.name} · {NAIVE}", unit="q", file=sys.stderr,
+                             dynamic_ncols=True):
+            asked = typed_as(question.question, queries, question.id)
+            hits, retrieval_ms = retrieve_hits(index, asked, NAIVE_OVER)
+            naive_records.append(make_record(question, ask_naive(index, asked, hits, retrieval_ms), asked))
+    results[NAIVE] = naive_records
 
     manifest = index.manifest
     run_info = {
@@ -352,6 +404,9 @@ def _run(args) -> int:
                     "limit": getattr(args, "limit", None)},
         "corpus": {**corpus_info, "hash": chash, "n_chunks": manifest.n_chunks},
         "retrievers": retrievers,
+        "answerers": {"hoidap": "app.qa.QAService, one entry per retriever",
+                      NAIVE: f"eval/naive.py over the {NAIVE_OVER} retriever's passages: the top passage's "
+                             "sentence with the most IDF-weighted question syllables; never declines"},
         "queries": queries,
         "depth": DEPTH,
         "index": {"folder": str(built.folder), "build_id": built.build_id, "reused": built.reused,

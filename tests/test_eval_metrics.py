@@ -1,13 +1,18 @@
-"""Hand-computed cases for eval/metrics.py: ranking metrics, answer matching, numbers, summaries."""
+"""Hand-computed cases for eval/metrics.py: ranking metrics, answer matching, numbers, confidence
+(AUROC, the refusal curve), summaries."""
 
 import math
+import random
+import unicodedata
 
 import numpy as np
 import pytest
 
 from eval.metrics import (
+    auroc,
     breakdown,
     contains_answer,
+    contains_gold,
     dedupe_ranked,
     exact_match,
     mrr_at_k,
@@ -17,6 +22,8 @@ from eval.metrics import (
     parse_numbers,
     percentile,
     recall_at_k,
+    records_curve,
+    refusal_curve,
     summarize,
     token_f1,
 )
@@ -83,6 +90,71 @@ def test_contains_answer_on_word_boundaries():
     assert not contains_answer("Năm 2020", ["20"])
     assert not contains_answer("Sài Gòn", ["Sai"])
     assert not contains_answer("anything", [""])
+
+
+def test_contains_gold_on_token_boundaries_ignoring_case_and_accents():
+    assert not contains_gold("Năm 2023", ["3"])  # a figure inside another is not the answer
+    assert not contains_gold("năm 2023", ["202"])
+    assert contains_gold("Mai Sơn có 20 sản phẩm OCOP.", ["20 sản phẩm"])
+    assert not contains_gold("Mai Sơn có 120 sản phẩm OCOP.", ["20 sản phẩm"])
+    assert contains_gold("1.373,7 ha", ["1.373,7 ha"])
+    assert not contains_gold("1.373 ha", ["1.373,7 ha"])
+    assert contains_gold("Diện tích 1.373,7 ha.", ["999", "1.373,7 ha"])  # any gold
+    assert contains_gold("TỈNH HOÀ BÌNH", ["hòa bình"])  # case, and the two tone conventions
+    assert contains_gold("tinh Hoa Binh", ["Hòa Bình"])  # typed without diacritics
+    assert contains_gold(unicodedata.normalize("NFD", "huyện Mỹ Xuyên (Sóc Trăng)"), ["Sóc Trăng"])
+    assert contains_gold("Đảng bộ", ["dang bo"])  # đ folds to d
+    assert not contains_gold("Sóc Trăng", [])
+    assert not contains_gold("Sóc Trăng", [""])
+    assert not contains_gold("", ["Sóc Trăng"])
+
+
+def test_em_and_f1_on_syllables_best_gold():
+    # pred {có, 20, sản, phẩm}, gold {20, sản, phẩm, ocop}: 3 in common, P = R = 3/4
+    assert token_f1("có 20 sản phẩm", ["20 sản phẩm OCOP"]) == pytest.approx(0.75)
+    assert token_f1("có 20 sản phẩm", ["Hà Nội", "20 sản phẩm OCOP", "sản phẩm"]) == pytest.approx(0.75)
+    assert token_f1("1.373,7 ha", ["1.373,7 ha"]) == 1.0  # a figure is one token
+    assert token_f1("1.373 ha", ["1.373,7 ha"]) == pytest.approx(0.5)
+    assert exact_match("20 sản phẩm OCOP.", ["20 sản phẩm ocop"])
+    assert not exact_match("có 20 sản phẩm OCOP", ["20 sản phẩm OCOP"])
+
+
+def test_auroc_on_a_known_tiny_example():
+    # positives 0.9 and 0.7, negatives 0.8 and 0.6: 3 of the 4 pairs ordered right
+    assert auroc([0.9, 0.8, 0.7, 0.6], [True, False, True, False]) == pytest.approx(0.75)
+    assert auroc([0.9, 0.1], [True, False]) == 1.0
+    assert auroc([0.1, 0.9], [True, False]) == 0.0
+    assert auroc([0.5, 0.5, 0.5], [True, False, False]) == 0.5  # ties count one half
+    # positive 1.0 vs negatives 1.0 and 0.0: one tie, one win
+    assert auroc([1.0, 1.0, 0.0], [True, False, False]) == pytest.approx(0.75)
+    assert auroc([0.3, 0.4], [True, True]) is None
+    assert auroc([], []) is None
+
+
+def test_auroc_equals_the_pairwise_count():
+    rng = random.Random(13)
+    scores = [round(rng.random(), 1) for _ in range(60)]  # rounded: many ties
+    labels = [rng.random() < 0.4 for _ in scores]
+    pos = [s for s, label in zip(scores, labels) if label]
+    neg = [s for s, label in zip(scores, labels) if not label]
+    pairwise = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg) / (len(pos) * len(neg))
+    assert auroc(scores, labels) == pytest.approx(pairwise)
+
+
+def test_refusal_curve_points():
+    # q1 answerable, right (0.9); q2 answerable, wrong (0.2); q3, q4 unanswerable (0.6, 0.1)
+    points = refusal_curve([0.9, 0.2, 0.6, 0.1], [True, True, False, False], [True, False, False, False])
+    as_tuples = [(p["threshold"], p["declined_answerable"], p["declined_unanswerable"], p["answered_correctly"])
+                 for p in points]
+    assert as_tuples == [
+        (0.1, 0.0, 0.0, 0.5),  # declines nothing
+        (0.2, 0.0, 0.5, 0.5),  # q4 declined
+        (0.6, 0.5, 0.5, 0.5),  # q2 too
+        (0.9, 0.5, 1.0, 0.5),  # q3 too
+        (None, 1.0, 1.0, 0.0),  # declines everything
+    ]
+    no_unanswerable = refusal_curve([0.5, 0.5], [True, True], [True, True])
+    assert [(p["declined_answerable"], p["declined_unanswerable"]) for p in no_unanswerable] == [(0.0, None), (1.0, None)]
 
 
 def test_parse_numbers_vietnamese_writing():
@@ -160,6 +232,13 @@ def test_summarize_by_hand(three_records):
             "refusal_accuracy": 1.0, "n_unanswerable": 1,
             "answer_rate": 1.0, "wrong_refusal_rate": 0.0,
             "citation_precision": 0.5,
+            "contains_gold": 0.5, "contains_gold_span": 0.5, "n_answerable": 2,
+            # no confidence recorded: 1.0 found (q1 right, q2 wrong), 0.0 declined (q3 unanswerable);
+            # correct q1 (1.0) vs q2 (1.0, a tie) and q3 (0.0): (0.5 + 1) / 2
+            "auroc_correct": 0.75,
+            "auroc_answerable": 1.0,  # q1, q2 at 1.0 above q3 at 0.0
+            "mean_confidence": 0.6667,
+            "answer_chars_p50": 13.5,  # "Hoà Bình" (8) and "khoảng 1373.7 hecta" (19)
         },
         "latency_ms": {
             # totals 100/200/300: p95 at position 1.9 → 200 + 0.9 * 100
@@ -195,3 +274,27 @@ def test_breakdown_groups_by_field(three_records):
     assert groups["a"]["retrieval"]["mrr@10"] == 0.5
     assert groups["b"]["answer"]["em"] == 0.0
     assert breakdown(three_records, "missing") == {}
+
+
+def test_confidence_recorded_drives_auroc_and_curve(three_records):
+    # q1 right at 0.3, q2 wrong at 0.8, q3 unanswerable (declined) at 0.1
+    for record, confidence in zip(three_records, (0.3, 0.8, 0.1)):
+        record["confidence"] = confidence
+    answer = summarize(three_records)["answer"]
+    assert answer["auroc_correct"] == 0.5  # above q3, below q2
+    assert answer["auroc_answerable"] == 1.0
+    assert answer["mean_confidence"] == 0.4
+    curve = records_curve(three_records)
+    assert [p["threshold"] for p in curve] == [0.1, 0.3, 0.8, None]
+    assert curve[1] == {"threshold": 0.3, "declined_answerable": 0.0, "declined_unanswerable": 1.0,
+                        "answered_correctly": 0.5}
+    assert curve[2]["declined_answerable"] == 0.5 and curve[2]["answered_correctly"] == 0.0
+
+
+def test_contains_gold_reads_the_claim_and_the_span_apart():
+    record = _record("q", ["20 sản phẩm"], [True], 1, "20", True, True, 10.0, 5.0, "a")
+    record["claim"] = "Mai Sơn có 20 sản phẩm OCOP"  # what a person reads, without "(theo bài …)"
+    answer = summarize([record])["answer"]
+    assert answer["contains_gold"] == answer["accuracy"] == 1.0
+    assert answer["contains_gold_span"] == 0.0  # the span "20" lacks the unit the gold holds
+    assert answer["em"] == 0.0 and answer["f1"] == 0.5  # {20} vs {20, sản, phẩm}: P 1, R 1/3

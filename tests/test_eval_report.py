@@ -39,7 +39,8 @@ def test_write_report_files(tmp_path):
                 "command": "hoidap-eval --dataset fake.jsonl"}
     returned = write_report(tmp_path / "out", results, run_info)
     out = tmp_path / "out"
-    for name in ("metrics.json", "per_query.jsonl", "run.json", "report.md", "recall_at_k.png", "latency.png"):
+    for name in ("metrics.json", "per_query.jsonl", "run.json", "report.md", "recall_at_k.png", "latency.png",
+                 "refusal_curve.png", "refusal_curve.json"):
         assert (out / name).is_file(), name
 
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -50,14 +51,23 @@ def test_write_report_files(tmp_path):
         assert set(entry["retrieval"]) == {"recall@1", "recall@5", "recall@10", "recall@20", "mrr@10", "ndcg@10", "n"}
         assert set(entry["answer"]) == {
             "em", "f1", "accuracy", "numeric_match", "n_numeric", "refusal_accuracy", "n_unanswerable",
-            "answer_rate", "wrong_refusal_rate", "citation_precision"}
+            "answer_rate", "wrong_refusal_rate", "citation_precision", "contains_gold", "contains_gold_span",
+            "n_answerable", "auroc_correct", "auroc_answerable", "mean_confidence", "answer_chars_p50"}
         assert set(entry["latency_ms"]) == {"p50", "p95", "retrieval_p50", "retrieval_p95", "answer_p50", "answer_p95"}
         assert set(entry["breakdown"]) == {"variant", "type"}  # question_type is absent from the records
         assert set(entry["breakdown"]["variant"]) == {"original", "no_diacritics"}
     assert metrics["hybrid"]["retrieval"]["recall@1"] == round(5 / 6, 4)  # 6 labelled, q1 never hits
 
-    for name in ("recall_at_k.png", "latency.png"):
+    for name in ("recall_at_k.png", "latency.png", "refusal_curve.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    curves = json.loads((out / "refusal_curve.json").read_text(encoding="utf-8"))
+    assert list(curves) == ["bm25", "hybrid"]
+    # no confidence recorded: bm25 answered q0, q2, q4, q6 rightly (1.0) and declined the rest (0.0):
+    # answerable q1, q5 and unanswerable q3, q7 go first as the threshold rises
+    assert curves["bm25"] == [
+        {"threshold": 0.0, "declined_answerable": 0.0, "declined_unanswerable": 0.0, "answered_correctly": 0.6667},
+        {"threshold": 1.0, "declined_answerable": 0.3333, "declined_unanswerable": 1.0, "answered_correctly": 0.6667},
+        {"threshold": None, "declined_answerable": 1.0, "declined_unanswerable": 1.0, "answered_correctly": 0.0}]
 
     lines = (out / "per_query.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == sum(len(records) for records in results.values())
@@ -68,8 +78,13 @@ def test_write_report_files(tmp_path):
 
     assert json.loads((out / "run.json").read_text(encoding="utf-8")) == run_info
     report = (out / "report.md").read_text(encoding="utf-8")
-    for snippet in ("![](recall_at_k.png)", "![](latency.png)", "Worst misses (bm25)", "deadbeef", "| hybrid |"):
+    for snippet in ("![](recall_at_k.png)", "![](latency.png)", "![](refusal_curve.png)", "## hoidap vs naive",
+                    "Worst misses (bm25)", "### hoidap · bm25", "deadbeef", "| hybrid |", "| hoidap · hybrid |"):
         assert snippet in report
+    # hoidap · bm25 declined q1 and q5 (answerable; q3 and q7 are not): its only answer misses
+    misses = report.split("### hoidap · bm25")[1].split("###")[0]
+    assert "Câu hỏi số 1 về" in misses and "Câu hỏi số 5 về" in misses and "(declined)" in misses
+    assert "Câu hỏi số 0 về" not in misses and "Câu hỏi số 3 về" not in misses
     assert "Bài 0 \\| Sơn La" in report  # pipes in titles are escaped inside tables
 
 

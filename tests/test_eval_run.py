@@ -86,13 +86,18 @@ def _per_query(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "per_query.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
+NEW_ANSWER_KEYS = {"contains_gold", "contains_gold_span", "answer_rate", "auroc_correct", "auroc_answerable",
+                   "mean_confidence", "n_answerable"}
+
+
 def _check_contract_shape(metrics: dict, retrievers: list[str], n: int) -> None:
-    assert list(metrics) == retrievers
+    assert list(metrics) == retrievers + ["naive"]  # the naive answerer beside hoidap's, always
     for entry in metrics.values():
         assert entry["n"] == n
         assert {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"} <= set(entry["retrieval"])
         assert {"em", "f1", "accuracy", "refusal_accuracy"} <= set(entry["answer"])
-        assert {"p50", "p95"} <= set(entry["latency_ms"])
+        assert NEW_ANSWER_KEYS <= set(entry["answer"])
+        assert {"p50", "p95", "answer_p50", "answer_p95"} <= set(entry["latency_ms"])
         assert entry["latency_ms"]["p50"] > 0
 
 
@@ -111,11 +116,12 @@ def test_jsonl_over_sample_corpus(tmp_path, data_dir, capsys):
     assert bm25["answer"]["n_unanswerable"] == 1
 
     records = _per_query(out)
-    assert len(records) == 2 * len(TINY_JSONL)
+    assert len(records) == 3 * len(TINY_JSONL)
     by_key = {(r["retriever"], r["id"]): r for r in records}
     for r in records:
-        assert {"id", "question", "gold", "answerable", "n_relevant", "ranked", "answer", "found", "cited_hit",
-                "timings_ms", "fields"} <= set(r)
+        assert {"id", "question", "gold", "answerable", "n_relevant", "ranked", "answer", "found", "confidence",
+                "cited_hit", "timings_ms", "fields"} <= set(r)
+        assert 0.0 <= r["confidence"] <= 1.0
         ids = [item["id"] for item in r["ranked"]]
         assert len(ids) == len(set(ids)), "ranked items are deduplicated documents"
         assert set(r["timings_ms"]) == {"retrieval", "answer", "total"}
@@ -133,8 +139,28 @@ def test_jsonl_over_sample_corpus(tmp_path, data_dir, capsys):
         by_hand = sum(sum(item["hit"] for item in r["ranked"][:5]) / r["n_relevant"] for r in labelled) / len(labelled)
         assert metrics[name]["retrieval"]["recall@5"] == round(by_hand, 4)
 
+    # The naive answerer: the hybrid run's very passages, the top one's best sentence, never declined.
+    for rid in ("t1", "t2", "t3", "t4"):
+        naive, hybrid = by_key[("naive", rid)], by_key[("hybrid", rid)]
+        assert naive["ranked"] == hybrid["ranked"] and naive["found"]
+        assert naive["answer"] == naive["claim"] == naive["reply"]
+        assert naive["timings_ms"]["retrieval"] == hybrid["timings_ms"]["retrieval"]
+    ocop_naive = by_key[("naive", "t1")]
+    assert "20 sản phẩm OCOP" in ocop_naive["answer"] and ocop_naive["confidence"] > 0.5
+    naive = metrics["naive"]["answer"]
+    assert naive["answer_rate"] == 1.0 and naive["refusal_accuracy"] == 0.0  # it never declines
+    assert naive["contains_gold"] == round(sum(
+        f" {normalize_answer(r['gold'][0])} " in f" {normalize_answer(r['answer'])} "
+        for r in records if r["retriever"] == "naive" and r["answerable"]) / 3, 4)
+    assert metrics["naive"]["retrieval"] == metrics["hybrid"]["retrieval"]
+    curves = json.loads((out / "refusal_curve.json").read_text(encoding="utf-8"))
+    assert list(curves) == ["bm25", "hybrid", "naive"]
+    assert curves["naive"][-1] == {"threshold": None, "declined_answerable": 1.0, "declined_unanswerable": 1.0,
+                                   "answered_correctly": 0.0}
+
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| bm25 |" in report and "## Retrieval" in report
+    assert "| naive · hybrid |" in report and "### naive · hybrid" in report
     pngs = list(out.glob("*.png"))
     assert pngs and all(p.read_bytes()[:8] == PNG_MAGIC for p in pngs)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -170,7 +196,7 @@ def test_beir_folder_isolated_cached_index_and_baselines(tmp_path, data_dir):
     metrics = json.loads((second / "metrics.json").read_text(encoding="utf-8"))
     _check_contract_shape(metrics, retrievers, n=3)
     assert metrics["bm25"]["retrieval"]["recall@1"] == 1.0
-    for record in _per_query(second):
+    for record in _per_query(second):  # the naive answerer retrieved its own hybrid passages
         assert {item["id"] for item in record["ranked"]} <= {"b1", "b2", "b3"}
         assert record["n_relevant"] == 1
     answers = {r["id"]: r for r in _per_query(second) if r["retriever"] == "bm25"}
@@ -226,11 +252,11 @@ def test_questions_can_be_asked_as_typed_without_diacritics(tmp_path, data_dir):
     assert run_eval(dataset, "--retriever", "bm25", "--queries", "folded", "--out", out, "--data-dir", data_dir) == 0
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["queries"] == "folded" and run["retrieval_settings"]["accents"] == "fold"
-    ocop = {r["id"]: r for r in _per_query(out)}["t1"]
+    ocop = {r["id"]: r for r in _per_query(out) if r["retriever"] == "bm25"}["t1"]
     assert not has_diacritics(ocop["asked"]) and ocop["question"] != ocop["asked"]
     assert ocop["ranked"][0]["id"] == OCOP_DOC and "20" in ocop["answer"]
     # t3 gives an evidence sentence: its passage-level rank is recorded and summarised
-    evidence = {r["id"]: r for r in _per_query(out)}["t3"]
+    evidence = {r["id"]: r for r in _per_query(out) if r["retriever"] == "bm25"}["t3"]
     assert 1 <= evidence["evidence_rank"] <= 5
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["bm25"]["retrieval"]["evidence@5"] == 1.0 and metrics["bm25"]["retrieval"]["n_evidence"] == 1

@@ -1,0 +1,57 @@
+"""The naive answerer `hoidap eval` reports beside hoidap's: the top passage's sentence with the most
+IDF-weighted question syllables (accent-folded), IDF from the index's folded BM25 field.
+
+It never declines; its confidence is the sentence's share of the question's IDF weight (0–1).
+A floor to beat: an answer stage that loses to it is not worth its rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+NAME = "naive"  # its entry in metrics.json and the report, beside hoidap's per retriever
+OVER = "hybrid"  # the retriever whose passages it answers from
+
+
+@dataclass
+class NaiveAnswer:
+    sentence: str  # the chosen sentence ("" only when there is no passage at all)
+    confidence: float  # matched IDF weight over the question's IDF weight
+
+
+def idf_weights(question: str, document_frequency: Callable[[str], tuple[int, int]]) -> dict[str, float]:
+    """IDF of each distinct folded question syllable: log(1 + N/df), as app/question.py weighs terms;
+    a syllable no chunk holds gets log(1 + N), the rarest possible (it can match nothing anyway)."""
+    from index.tokenize import folded_syllables
+
+    weights = {}
+    for term in dict.fromkeys(folded_syllables(question)):
+        df, n_docs = document_frequency(term)
+        weights[term] = math.log(1 + n_docs / df) if df else math.log(1 + max(n_docs, 1))
+    return weights
+
+
+def sentences_of(text: str) -> list[str]:
+    """The passage's sentences, paragraph by paragraph, as the chunker splits them."""
+    from ingest.chunk import split_sentences
+
+    return [s for line in text.split("\n") if line.strip() for s in split_sentences(line.strip())]
+
+
+def answer(question: str, passage_texts: list[str], document_frequency) -> NaiveAnswer:
+    """The best sentence of the first passage; ties go to the earlier sentence."""
+    from index.tokenize import folded_syllables
+
+    if not passage_texts:
+        return NaiveAnswer("", 0.0)
+    weights = idf_weights(question, document_frequency)
+    total = sum(weights.values())
+    best, best_score = "", -1.0
+    for sentence in sentences_of(passage_texts[0]):
+        present = set(folded_syllables(sentence))
+        score = sum(w for term, w in weights.items() if term in present)
+        if score > best_score:
+            best, best_score = sentence, score
+    return NaiveAnswer(best, round(best_score / total, 6) if total > 0 and best_score > 0 else 0.0)
