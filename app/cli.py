@@ -51,7 +51,7 @@ def run_ingest(settings, paths: list[Path], rebuild: bool = False, progress: boo
     from index.fusion import weights_for
     from index.update import update_index
 
-    return update_index(settings.data_dir, paths, settings.index, lambda: embedder_for(settings.index),
+    return update_index(settings.data_dir, paths, settings.index, embedder_for,
                         weights_for, rebuild=rebuild, progress=progress,
                         exclude=removed_documents(settings.data_dir))
 
@@ -80,6 +80,8 @@ def cmd_ingest(args) -> int:
           f"bỏ qua {len(result.skipped)} tệp.")
     if not result.changed:
         print("Không có thay đổi: chỉ mục giữ nguyên (nothing changed).")
+    if result.notice:
+        print(result.notice)
     print(f"Chỉ mục: {len(m.documents)} bài, {m.n_chunks} đoạn, mô hình {m.embed_model['name']} "
           f"({m.embed_model['dimension']} chiều, {m.embed_model.get('backend', 'torch')}), tại {settings.data_dir}")
     if result.stats:

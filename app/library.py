@@ -143,8 +143,8 @@ class Library:
         from index.update import update_index
 
         # The service's embedder builds too: no second copy of the model in memory.
-        result = update_index(self.settings.data_dir, [file], self.settings.index, lambda: self.service.embedder,
-                              weights_for, progress=False, exclude=removed_documents(self.settings.data_dir))
+        result = update_index(self.settings.data_dir, [file], self.settings.index,
+                              lambda _settings: self.service.embedder, weights_for, progress=False, exclude=removed_documents(self.settings.data_dir))
         if result.changed:
             self.service.reload()
         return result
@@ -161,7 +161,7 @@ class Library:
         with _WRITE_LOCK:
             try:
                 remove_documents(self.settings.data_dir, {doc_id}, self.settings.index,
-                                 lambda: self.service.embedder,
+                                 lambda _settings: self.service.embedder,
                                  weights_for)
             except IndexMismatch as exc:
                 raise LibraryError(str(exc)) from None

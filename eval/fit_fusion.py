@@ -102,8 +102,7 @@ def main(args) -> int:
     from tqdm import tqdm
 
     from app.config import load_settings
-    from eval.datasets import _hash_files
-    from index.embed import embedder_for
+    from index.embed import embedder_for, sha256_file
     from index.fusion import WEIGHTS_FILE
 
     started, sha = _now(), git_sha(Path(__file__).resolve().parent.parent)
@@ -117,7 +116,7 @@ def main(args) -> int:
         path = root / name
         dataset, index = load_set(path, settings, embedder, Path(settings.data_dir))
         files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
-        hashes[name] = {"sha256_of_files": _hash_files(files), "files": [f.name for f in files]}
+        hashes[name] = {f.name: sha256_file(f) for f in files}
         items = []
         for question in tqdm(dataset.questions, desc=f"{name} · signals", unit="q", file=sys.stderr):
             if question.relevant_ids:

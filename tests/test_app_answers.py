@@ -16,7 +16,7 @@ def test_ocop_question(service, question):
     assert "20 sản phẩm OCOP" in out["answer"] and "10 sản phẩm 4 sao" in out["answer"]
     assert out["sources"][0]["doc_id"] == OCOP_DOC
     assert "20 sản phẩm OCOP" in out["sources"][0]["highlight"]
-    assert out["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert out["model"] == "intfloat/multilingual-e5-small"
     assert set(out) == {"question", "answer", "found", "sources", "model", "span"}
     assert out["span"] == "20 sản phẩm OCOP (trong đó 10 sản phẩm 4 sao, 10 sản phẩm 3 sao)"
     assert {"doc_id", "title", "text", "score"} <= set(out["sources"][0])

