@@ -1,4 +1,4 @@
-"""The `hoidap eval` and `hoidap bench` commands, registered into app/cli.py via an entry point.
+"""The `hoidap eval`, `eval-batch` and `bench` commands, registered into app/cli.py via an entry point.
 
 Only argument parsing lives here; the work is in eval/run.py and eval/bench.py, imported when the
 command runs so `hoidap --help` stays instant.
@@ -21,6 +21,15 @@ def register(sub, common) -> None:
                         "of the words' diacritics removed (how officials often type)")
     p.set_defaults(func=_run_eval)
 
+    p = sub.add_parser("eval-batch", parents=[common],
+                       help="chấm kết quả `hoidap ask --batch` theo nhãn của một bộ câu hỏi")
+    p.add_argument("dataset", help="JSONL, SQuAD JSON, or a BEIR folder")
+    p.add_argument("answers", nargs="?", help="what `hoidap ask --batch` printed for --write-questions' file")
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "squad", "beir"])
+    p.add_argument("--write-questions", metavar="FILE", help="write the dataset's questions for `ask --batch` and stop")
+    p.add_argument("--out", default="eval-batch-out", help="output folder")
+    p.set_defaults(func=_run_eval_batch)
+
     p = sub.add_parser("bench", parents=[common], help="đo tốc độ: nạp, truy vấn, bộ nhớ, theo kích thước")
     p.add_argument("--out", default="bench-out", help="output folder")
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="synthetic corpus sizes in chunks (each through both the build path and the direct path)")
@@ -35,6 +44,12 @@ def register(sub, common) -> None:
 
 def _run_eval(args) -> int:
     from eval.run import main
+
+    return main(args)
+
+
+def _run_eval_batch(args) -> int:
+    from eval.batch import main
 
     return main(args)
 
