@@ -45,7 +45,7 @@ class AuditLog:
     def log_answer(self, result: dict, user: str = "", filters: dict | None = None, channel: str = "web") -> int:
         """Store one final answer object (the contract's JSON); returns its id for feedback."""
         sources = [{"doc_id": s.get("doc_id", ""), "node_id": s.get("node_id", ""), "title": s.get("title", ""),
-                    "score": s.get("score"), "highlight": s.get("highlight", "")}
+                    "score": s.get("score"), "highlight": s.get("highlight", ""), "cited": bool(s.get("cited"))}
                    for s in result.get("sources", [])]
         row = (_now(), user or "", str(result.get("question", "")), str(result.get("standalone_question", "")),
                json.dumps(filters or {}, ensure_ascii=False), json.dumps(sources, ensure_ascii=False),
@@ -88,7 +88,8 @@ def eval_record(row: dict) -> dict:
     in `rejected_answer`; a reviewer writes the right answer in before they serve as gold (the
     default export, rating="up", leaves them out)."""
     sources = json.loads(row["sources"])
-    cited = sources[0] if sources else {}
+    # The source flagged "cited"; rows logged before the flag existed had it moved first.
+    cited = next((s for s in sources if s.get("cited")), sources[0] if sources else {})
     liked = row["rating"] > 0
     record = {"id": f"feedback-{row['id']}", "question": row["standalone"] or row["question"],
               "answers": [row["span"] or row["answer"]] if liked and row["found"] else [],

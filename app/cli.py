@@ -133,7 +133,8 @@ def print_answer(result: dict) -> None:
     print()
     for i, src in enumerate(result["sources"], 1):
         date = f", {src['date']}" if src.get("date") else ""
-        print(f"[{i}] {src['title']}{date} ({src['doc_id']}, điểm {src['score']})")
+        cited = " ← nguồn của câu trả lời" if src.get("cited") else ""
+        print(f"[{i}] {src['title']}{date} ({src['doc_id']}, điểm {src['score']}){cited}")
         excerpt = src.get("highlight") or src["text"]
         print("    " + (excerpt[:300] + ("…" if len(excerpt) > 300 else "")))
     print(f"\nMô hình: {result['model']}")

@@ -64,7 +64,7 @@ def example_questions(service, limit: int = 4) -> list[str]:
             result = service.ask(question)
         except Exception:  # an example is a nicety: a question that fails is just not offered
             continue
-        doc_id = result["sources"][0]["doc_id"] if result.get("sources") else ""
+        doc_id = next((s["doc_id"] for s in result.get("sources") or [] if s.get("cited")), "")
         if result.get("found") and figure in result.get("span", result["answer"]) and doc_id not in seen_docs:
             chosen.append(question)
             seen_docs.add(doc_id)

@@ -21,7 +21,7 @@ COMPLETE = "complete.json"
 
 
 def _hit(node_with_score, titles: dict[str, str]):
-    from eval.run import Hit
+    from eval.records import Hit
 
     node = node_with_score.node
     doc_id = node.ref_doc_id or node.metadata.get("doc_id", "")

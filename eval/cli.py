@@ -1,4 +1,4 @@
-"""The `hoidap eval` and `hoidap bench` commands, registered into app/cli.py via an entry point.
+"""The `hoidap eval`, `eval-batch` and `bench` commands, registered into app/cli.py via an entry point.
 
 Only argument parsing lives here; the work is in eval/run.py and eval/bench.py, imported when the
 command runs so `hoidap --help` stays instant.
@@ -22,6 +22,15 @@ def register(sub, common) -> None:
                    help="ask the questions as written, with every diacritic removed, or with about half "
                         "of the words' diacritics removed (how officials often type)")
     p.set_defaults(func=_run_eval)
+
+    p = sub.add_parser("eval-batch", parents=[common],
+                       help="chấm kết quả `hoidap ask --batch` theo nhãn của một bộ câu hỏi")
+    p.add_argument("dataset", help="JSONL, SQuAD JSON, or a BEIR folder")
+    p.add_argument("answers", nargs="?", help="what `hoidap ask --batch` printed for --write-questions' file")
+    p.add_argument("--format", default="auto", choices=["auto", "jsonl", "squad", "beir"])
+    p.add_argument("--write-questions", metavar="FILE", help="write the dataset's questions for `ask --batch` and stop")
+    p.add_argument("--out", default="eval-batch-out", help="output folder")
+    p.set_defaults(func=_run_eval_batch)
 
     p = sub.add_parser("bench", parents=[common], help="đo tốc độ: nạp, truy vấn, bộ nhớ, theo kích thước")
     p.add_argument("--out", default="bench-out", help="output folder")
@@ -53,6 +62,12 @@ def _run_fit_fusion(args) -> int:
     from eval.fit_fusion import DEFAULT_SETS, main
 
     args.sets = args.sets or list(DEFAULT_SETS)
+    return main(args)
+
+
+def _run_eval_batch(args) -> int:
+    from eval.batch import main
+
     return main(args)
 
 

@@ -37,6 +37,30 @@ class Outcome:
     confidence: float | None = None  # the answerer's 0–1 confidence; None: 1.0 if found else 0.0
 
 
+def outcome_of(result: dict, retrieval_ms: float = 0.0, answer_ms: float = 0.0, total_ms: float = 0.0,
+               scores: dict[str, float] | None = None) -> Outcome:
+    """The Outcome of one answer object (QAService.ask, or a line of `ask --batch`), ranked as its
+    `sources` list them (the retrieval's order, app/qa.py), so `hoidap eval` and an evaluator
+    scoring `ask --batch -k N` output score the same ranking. `scores` (node id →
+    unrounded score) replace the rounded ones the answer object carries."""
+    from app.answer import claim_of
+
+    scores = scores or {}
+    sources = result.get("sources") or []
+    hits = [Hit(s.get("node_id", ""), s["doc_id"], s.get("title", ""), s.get("text", ""),
+                scores.get(s.get("node_id", ""), float(s.get("score", 0.0)))) for s in sources]
+    found = bool(result.get("found"))
+    cited_source = next((s for s in sources if s.get("cited")), sources[0] if sources else {})
+    cited = cited_source.get("text", "") if found else ""
+    answer = result.get("answer", "")
+    claim = claim_of(answer) if found else ""
+    # An answer with no precise part (the contract's empty span) is scored on what it asserts.
+    span = (result.get("span") or claim) if found else ""
+    confidence = result.get("confidence")  # answer stages before the learned one give none
+    return Outcome(hits, span, answer, claim, found, cited, retrieval_ms, answer_ms, total_ms,
+                   error=result.get("error", ""), confidence=float(confidence) if confidence is not None else float(found))
+
+
 def _padded(text: str) -> str:
     from eval.metrics import normalize_answer
 

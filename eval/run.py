@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval import naive
-from eval.records import Hit, Outcome, make_record
+from eval.records import Hit, Outcome, make_record, outcome_of
 from eval.runinfo import _now, git_sha, library_versions
 
 OUR_RETRIEVERS = ("hybrid", "bm25", "dense")
 NAIVE, NAIVE_OVER = naive.NAME, naive.OVER
 BASELINE_RETRIEVERS = ("llamaindex-default", "llamaindex-bm25")
 ALL_RETRIEVERS = OUR_RETRIEVERS + BASELINE_RETRIEVERS
-DEPTH = 20  # passages retrieved per question, so recall@20 is measurable
+DEPTH = 30  # passages per question, as `ask --batch -k 30` lists them: 20 chunks can hold under 10 articles
 EVAL_CACHE = "eval-cache"
 CACHE_FORMAT = "eval-index-v2"  # bump when what goes into a cached eval index changes
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -49,25 +49,32 @@ class CorpusIndex:
 # ---------------------------------------------------------------- corpus
 
 
-def articles_from_passages(passages, source: str) -> list:
-    """Dataset passages as Articles: already clean, so only the normaliser runs (no boilerplate cleaner)."""
-    from ingest import metadata, textnorm
-    from ingest.documents import Article
+def passage_file_text(title: str, text: str) -> str:
+    """A dataset passage as the .txt file a user would write for it: the title on the first line."""
+    return f"{title.strip()}\n{text}" if title.strip() else text
 
-    articles, seen = [], set()
+
+def articles_from_passages(passages, source: str) -> list:
+    """Dataset passages as Articles, each read exactly as its .txt file (passage_file_text) is by
+    `hoidap ingest` (ingest.documents.article_from_text), so eval ranks what users' files get."""
+    from ingest.documents import PARSER_VERSION, article_from_text
+    from ingest.readers import UnreadableFile
+    from ingest.textnorm import VERSION
+
+    articles, seen, empty = [], set(), 0
     for passage in passages:
         if passage.id in seen:
             continue
         seen.add(passage.id)
-        text = textnorm.normalize_text(passage.text)
-        paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
-        if not paragraphs:
-            continue
-        title = textnorm.normalize_text(passage.title).strip()
-        body = "\n\n".join(paragraphs)
-        digest = hashlib.sha256((title + "\0" + body + "\0" + textnorm.VERSION).encode("utf-8")).hexdigest()[:16]
-        articles.append(Article(doc_id=passage.id, title=title, text=body, source=source,
-                                places=metadata.find_places(title + "\n" + body), content_hash=digest))
+        text = passage_file_text(passage.title, passage.text)
+        digest = hashlib.sha256(f"{text}\0{VERSION}/{PARSER_VERSION}".encode("utf-8")).hexdigest()[:16]
+        try:
+            articles.append(article_from_text(passage.id, text, source, content_hash=digest))
+        except UnreadableFile:
+            empty += 1  # ingest would skip its file too
+    if empty:
+        print(f"hoidap eval: {empty} passage(s) have no text once read as files; left out as ingest would",
+              file=sys.stderr)
     return articles
 
 
@@ -147,7 +154,7 @@ def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> Co
 
 
 class _RecordingIndex:
-    """The loaded index, unchanged, remembering the passages of its last retrieval (rank order)."""
+    """The loaded index, unchanged, remembering the passages of its last retrieval (their full scores)."""
 
     def __init__(self, index):
         self._index = index
@@ -162,8 +169,7 @@ class _RecordingIndex:
 
 
 def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome:
-    """One question through QAService.ask, the path users get; the recorder keeps the ranked passages."""
-    from app.answer import claim_of
+    """One question through QAService.ask, the path users get, ranked as its `sources` list them."""
     from app.qa import BadQuestion, Timings
 
     timings = Timings()
@@ -174,16 +180,8 @@ def ask(service, recorder: _RecordingIndex, question: str, mode: str) -> Outcome
     except BadQuestion as exc:
         return Outcome([], "", "", "", False, "", 0.0, 0.0, (time.perf_counter() - started) * 1000, error=str(exc))
     total = (time.perf_counter() - started) * 1000
-    hits = [Hit(p.node_id, p.doc_id, p.title, p.text, float(p.score)) for p in recorder.last]
-    sources = result.get("sources") or []
-    found = bool(result["found"])
-    cited = sources[0]["text"] if found and sources else ""
-    claim = claim_of(result["answer"]) if found else ""
-    # An answer with no precise part (the contract's empty span) is scored on what it asserts.
-    span = (result.get("span") or claim) if found else ""
-    confidence = result.get("confidence")  # answer stages before the learned one give none
-    return Outcome(hits, span, result["answer"], claim, found, cited, timings.retrieval_ms, timings.answer_ms, total,
-                   confidence=float(confidence) if confidence is not None else float(found))
+    scores = {p.node_id: float(p.score) for p in recorder.last}  # unrounded, for the per-query records
+    return outcome_of(result, timings.retrieval_ms, timings.answer_ms, total, scores)
 
 
 def ask_naive(index, question: str, hits: list[Hit], retrieval_ms: float) -> Outcome:

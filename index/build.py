@@ -190,6 +190,9 @@ def build_index(
     tmp = builds / f".tmp-{build_id}"
     tmp.mkdir()
     try:
+        # Chunks in doc-id order, however the articles came (a folder scan, an ingest's history, a
+        # dataset's file order): equal BM25 scores then break ties alike on every path.
+        articles = sorted(articles, key=lambda a: a.doc_id)
         by_id = {a.doc_id: a for a in articles}
         records = chunk_articles(articles, settings, embedder.count_tokens, embedder.info.max_seq_length)
         cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite", embedder.info.fingerprint, embedder.info.dimension)

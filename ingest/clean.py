@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass, field
 
 # A line that starts the portal's tail: everything from it on is page furniture, not article.
+# Block headings that are also ordinary words ("Chia sẻ", "Tin tức", "Phản hồi") count only as the
+# whole line (a count or colon may follow): "Chia sẻ kinh nghiệm trồng cà phê" is a sub-heading.
 _TAIL_MARKERS = re.compile(
-    r"^(phản hồi|các tin khác|tin khác|tin liên quan|mới nhất|liên kết website|văn bản mới|"
-    r"thống kê truy cập|đăng nhập|tin tức|tổng số điểm của bài viết|cơ quan chủ quản|"
-    r"chịu trách nhiệm nội dung|bản quyền|copyright|chia sẻ|bình luận|ý kiến bạn đọc)\b",
+    r"^((phản hồi|các tin khác|tin khác|tin liên quan|mới nhất|liên kết website|văn bản mới|"
+    r"thống kê truy cập|đăng nhập|tin tức|bản quyền|chia sẻ|bình luận|ý kiến bạn đọc)"
+    r"\s*(:.*|\(?\d*\)?)$|(tổng số điểm của bài viết|cơ quan chủ quản|chịu trách nhiệm nội dung|"
+    r"bản quyền thuộc|copyright)\b)",
     re.IGNORECASE,
 )
 _AUTHOR = re.compile(r"^(tác giả|tin, ảnh|tin và ảnh|bài, ảnh|bài và ảnh|nguồn)\s*:\s*(.+)$", re.IGNORECASE)
@@ -23,11 +26,13 @@ _DATELINE = re.compile(
     r"^((thứ\s+\w+|chủ nhật)\s*[-,]\s*)?(\d{1,2})/(\d{1,2})/(\d{4})(\s+\d{1,2}:\d{2})?[\s\d]*$",
     re.IGNORECASE,
 )
-# Lines that are page furniture wherever they appear.
+# Lines that are page furniture wherever they appear. Counters and contact lines are a label and
+# a value ("Hôm nay: 245", "Hôm nay24,892", "Điện thoại: 022…"): the label alone opens many a
+# sentence ("Điện thoại đang sạc pin phát nổ…", "Hôm nay, …"), so the value must follow.
 _NOISE_LINE = re.compile(
-    r"^(•|top$|down$|đang online|đang truy cập|hôm nay|trong tuần|tháng hiện tại|tháng trước|"
-    r"tổng lượt truy cập|tất cả:|lượt xem|điện thoại|email|website|địa chỉ:|số fax|fax:|"
-    r"chung nhan tin nhiem mang|bạn đã không sử dụng site|in bài|gửi email|"
+    r"^((•\s*)?(đang online|đang truy cập|hôm nay|trong tuần|tháng hiện tại|tháng trước|"
+    r"tổng lượt truy cập|tất cả|lượt xem|điện thoại|email|website|số fax|fax)\s*[:\d]|"
+    r"top$|down$|địa chỉ:|chung nhan tin nhiem mang|bạn đã không sử dụng site|in bài$|gửi email$|"
     r"(ảnh|photo)\s*:)",
     re.IGNORECASE,
 )
@@ -50,10 +55,11 @@ def _is_caption(line: str, index: int, lines: list[str]) -> bool:
         return True  # portals repeat a photo's caption as its alt text
     if index > 0 and lines[index - 1] == line:
         return True
-    # A short lone sentence right under the title is the lead photo's caption.
+    # A short lone sentence right under the title is the lead photo's caption, unless the title
+    # holds it: a statute's "Điều 2. Giải thích từ ngữ" is followed by its heading again.
     short_single = len(line) < 110 and line.count(". ") == 0 and not line.endswith(":")
     no_facts = not any(ch.isdigit() for ch in line)
-    return index == 1 and short_single and no_facts and len(lines) > 3
+    return index == 1 and short_single and no_facts and len(lines) > 3 and line.lower() not in lines[0].lower()
 
 
 def clean_lines(text: str, *, has_title_line: bool = True) -> CleanResult:
@@ -62,6 +68,9 @@ def clean_lines(text: str, *, has_title_line: bool = True) -> CleanResult:
     lines = [line for line in raw if line]
     result = CleanResult(lines=[])
     for index, line in enumerate(lines):
+        if index == 0 and has_title_line:
+            result.lines.append(line)  # the title, already chosen: a title is never furniture
+            continue
         author = _AUTHOR.match(line)
         if author and index > 0:
             result.author = author.group(2).strip()

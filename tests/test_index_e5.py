@@ -18,7 +18,7 @@ import pytest
 
 from index.e5_bundle import BIN_FILE, CHECK_FILE, BundleError, check_bundle, ensure_bundle, package_bin
 from index.embed import BUNDLED_MODEL_NAME, DEFAULT_MODEL_NAME
-from tests.conftest import OCOP_DOC, SAMPLES
+from tests.conftest import SAMPLES
 
 EDGE_CASES = [
     "Hoà bình và hòa bình, Tỉnh uỷ và Tỉnh ủy",
