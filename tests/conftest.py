@@ -29,6 +29,14 @@ def e5_embedder():
 
 
 @pytest.fixture(scope="session")
+def e5_torch():
+    """The same model converted for sentence-transformers (embed_backend = "torch"), loaded once."""
+    from index.embed import load_embedder
+
+    return load_embedder("default", backend="torch")
+
+
+@pytest.fixture(scope="session")
 def sample_settings(tmp_path_factory, e5_embedder):
     """Settings whose data dir holds an index of the five sample articles."""
     from app.cli import run_ingest

