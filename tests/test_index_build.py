@@ -97,18 +97,22 @@ def test_loading_with_other_settings_says_what_to_run(sample_settings, tmp_path)
 
 def test_an_index_built_before_newer_settings_still_opens(tmp_path):
     """Upgrading hoidap must not force a rebuild: a manifest that predates a setting (here the
-    FAISS and Qdrant ones, and the embedding backend) counts as built with its default."""
+    FAISS, Qdrant and fusion ones, and the embedding backend) counts as built with its default. Such
+    manifests come from MiniLM, the default model then, recorded as embed_model "default"."""
     from dataclasses import replace
 
     from app.qa import QAService
 
     settings = load_settings(data_dir=tmp_path / "data", env={})
-    run_ingest(settings, [SAMPLES / "001_ad2f1263791dfcf2.txt"], progress=False)
+    built_then = replace(settings, index=replace(settings.index, embed_model="minilm", embed_backend="torch"))
+    run_ingest(built_then, [SAMPLES / "001_ad2f1263791dfcf2.txt"], progress=False)
     path = current_build(settings.data_dir) / "manifest.json"
     old = json.loads(path.read_text(encoding="utf-8"))
-    for key in ("faiss_index", "faiss_exact_below", "qdrant_location", "qdrant_collection"):
+    for key in ("faiss_index", "faiss_exact_below", "qdrant_location", "qdrant_collection", "fusion",
+                "article_weight"):
         del old["settings"][key]
-    del old["vector_index"], old["embed_model"]["backend"]
+    old["settings"]["embed_model"] = "default"
+    del old["vector_index"], old["embed_model"]["backend"], old["fusion"]
     path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
     result = QAService.open(settings).ask("Mai Sơn có bao nhiêu sản phẩm OCOP?")
     assert result["found"] and "20 sản phẩm" in result["answer"]

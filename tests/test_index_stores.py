@@ -74,7 +74,8 @@ def test_sample_index_records_an_exact_faiss_index(sample_settings):
 
 def test_approximate_faiss_through_llama_index_and_query_time_settings(tmp_path):
     settings = load_settings(data_dir=tmp_path / "data", env={})
-    settings.index = replace(settings.index, faiss_index="pq-refine", dense_weight=1.0)
+    # 128-token chunks: the samples then make more than the 64 vectors 4-bit PQ needs to train.
+    settings.index = replace(settings.index, faiss_index="pq-refine", dense_weight=1.0, chunk_tokens=128)
     run_ingest(settings, [SAMPLES], progress=False)
     manifest = Manifest.load(current_build(settings.data_dir))
     assert manifest.vector_index["kind"] == "pq-refine" and manifest.vector_index["vectors"] == manifest.n_chunks
