@@ -1,9 +1,9 @@
 """Extractive answers: the clause of the retrieved passages that answers, or a polite refusal.
 
-A clause is chosen by how much of the question it (with its sentence and article title) covers,
-whether it holds a candidate of the asked type (a figure for "bao nhiêu", a date for "khi nào"),
-and whether the places the question names are in its passage or article. When nothing passes
-those checks the tool declines: a wrong figure is worse than no figure.
+Candidates (app/candidates.py: sentences and clauses of the top passages) are scored by the learned
+answer model (app/answer_model.py); its calibrated confidence in the best one decides between an
+answer and a refusal. Then the precise part (a figure with its unit, a date, a name, a place) is cut
+out as `span`, and the reply a person reads is the shortest clause holding it, with its source.
 """
 
 from __future__ import annotations
@@ -11,23 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.candidates import FEATURES, candidates, new_capitals, person_names, title_place
 from app.question import GENERIC, ParsedQuestion, folded_syllables
-from ingest.chunk import split_sentences
 from ingest.textnorm import fold_diacritics
 
-MIN_COVERAGE = 0.5  # share of the question's content weight the evidence must cover
-_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
 _DATE = re.compile(
     r"\b(?:(?:ngày|tháng|năm)\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{1,2}/\d{1,2}|(?:19|20)\d{2}\b|\d{1,2}\b)",
     re.IGNORECASE,
 )
 _YEAR = re.compile(r"(19|20)\d\d")
-# Capitalised words that start names of bodies and titles, not of people.
-_NOT_PERSON = set(
-    "ban huyện đảng nghị đại hội ủy uỷ chương trung bộ sở phòng ubnd hđnd mặt tỉnh xã trạm thành "
-    "quốc nhà chi công chính sông bản tiểu đề kết chỉ bí phó trưởng giám chủ thường".split()
-)
-_CLAUSE_SPLIT = re.compile(r";\s+|:\s+(?=[-–]?\s*\S)")
+_PLACES_OK = FEATURES.index("places_ok")
+MAX_REPLY_CHARS = 400  # the reply with its source mention
+MAX_TITLE_CHARS = 90
+MAX_CLAUSE_CHARS = 250  # a longer candidate is shortened to the clause holding its span
 
 REFUSAL = (
     "Xin lỗi, các bài viết hiện có không nêu thông tin này. "
@@ -42,130 +38,61 @@ class Extracted:
     clause: str = ""  # the clause that answers, with its qualifiers
     sentence: str = ""  # its sentence, for highlighting
     passage_index: int = -1  # which source it came from
-    coverage: float = 0.0
+    confidence: float = 0.0  # calibrated probability that the clause answers (0 when nothing was scored)
     span: str = ""  # the shortest part of the clause that answers (a figure with its unit, a name, a date)
 
 
-def _clauses(sentence: str) -> list[str]:
-    """Clauses of a sentence: split at ; and : , and long clauses at ", " outside brackets."""
-    out = []
-    for part in _CLAUSE_SPLIT.split(sentence):
-        part = part.strip(" .;")
-        if not part:
-            continue
-        if len(part.split()) <= 28:
-            out.append(part)
-            continue
-        depth, start = 0, 0
-        for i, ch in enumerate(part):
-            depth += ch == "("
-            depth -= ch == ")"
-            # ", " only: "1.373,7" has no space after its comma.
-            if ch == "," and part[i + 1 : i + 2] == " " and depth == 0 and i - start > 40:
-                out.append(part[start:i].strip())
-                start = i + 1
-        out.append(part[start:].strip(" ,."))
-    return [c for c in out if c]
+def extract(question: ParsedQuestion, passages: list[dict], model=None) -> Extracted:
+    """The best candidate of the ranked passages ({"text", "title", "date", "score", "ranks"}), or a
+    refusal when the model's confidence in it is below the model's threshold."""
+    import numpy as np
 
+    from app.answer_model import load_model
 
-def _has_candidate(question: ParsedQuestion, clause: str, tokens: list[str]) -> bool:
-    """Does the clause hold something of the asked type that the question did not already give?"""
-    qtype = question.qtype
-    if qtype == "how_many":
-        if question.wants_percent:
-            return any(m.group(1) not in question.numbers for m in _PERCENT.finditer(clause))
-        terms = {t for t in question.terms if t not in GENERIC}
-        for i, token in enumerate(tokens):
-            if token[0].isdigit() and token.lstrip("0") not in question.numbers and not _YEAR.fullmatch(token):
-                # a figure counts when it stands next to what was asked about ("20 sản phẩm")
-                if terms & set(tokens[max(0, i - 4) : i + 5]):
-                    return True
-        return False
-    if qtype == "when":
-        return any(m.group(0) not in question.text for m in _DATE.finditer(clause))
-    if qtype == "who":
-        asked = fold_diacritics(question.text).lower()
-        if not any(fold_diacritics(n).lower() not in asked for n in _person_names(clause)):
-            return False
-        # "Phó Bí thư" does not answer a question about the "Bí thư".
-        return "pho" in question.terms or not any(
-            tokens[i] == "pho" and tokens[i + 1] in question.terms for i in range(len(tokens) - 1)
-        )
-    return True
-
-
-def _person_names(clause: str) -> list[str]:
-    """Runs of 2–4 capitalised syllables that are not bodies or titles: "Hà Văn Bình", "Thào A Sử"."""
-    names = []
-    words = re.findall(r"[^\W\d_]+|[^\w\s]", clause)
-    run: list[str] = []
-    for word in words + ["."]:
-        if word[0].isupper() and not word.isupper() or (len(word) == 1 and word.isupper() and run):
-            if not run and word.lower() in _NOT_PERSON:
-                continue
-            run.append(word)
-            continue
-        if 2 <= len(run) <= 4 and not any(w.lower() in _NOT_PERSON for w in run):
-            names.append(" ".join(run))
-        run = []
-    return names
-
-
-def _coverage(question: ParsedQuestion, own: set[str], context: set[str]) -> float:
-    """Weighted share of question terms found: in the clause fully, in its sentence/title partly."""
-    total = sum(question.weight(t) for t in question.terms) or 1.0
-    got = 0.0
-    for term in question.terms:
-        if term in own:
-            got += question.weight(term)
-        elif term in context:
-            got += 0.7 * question.weight(term)
-    return got / total
-
-
-def _context_ok(question: ParsedQuestion, passage_text: str, title: str) -> bool:
-    """The places and figures the question names must be in the passage or its article's title."""
-    words = folded_syllables(title + " " + passage_text)
-    haystack = " " + " ".join(words) + " "
-    numbers = {w.lstrip("0") for w in words if w[0].isdigit()}
-    return all(f" {place} " in haystack for place in question.places) and all(
-        n.lstrip("0") in numbers for n in question.numbers
-    )
-
-
-def _score(question: ParsedQuestion, own_list: list[str], sentence: str, title: str, rank: int) -> tuple[float, float]:
-    own = set(own_list)
-    context = set(folded_syllables(sentence + " " + title))
-    coverage = _coverage(question, own, context)
-    own_bigrams = {f"{a} {b}" for a, b in zip(own_list, own_list[1:])}
-    phrase = len(question.bigrams & own_bigrams)
-    # Short, on-topic clauses beat long ones that merely mention everything.
-    length_penalty = 0.01 * max(0, len(own_list) - 25)
-    return coverage + 0.15 * phrase - 0.03 * rank - length_penalty, coverage
-
-
-def extract(question: ParsedQuestion, passages: list[dict]) -> Extracted:
-    """Pick the answering clause from ranked passages ({"text", "title", "date"}), or decline."""
-    best: Extracted | None = None
-    best_score = float("-inf")
-    for rank, passage in enumerate(passages):
-        title = passage.get("title", "")
-        if not _context_ok(question, passage["text"], title):
-            continue
-        for sentence in split_sentences(passage["text"]):
-            for clause in _clauses(sentence):
-                tokens = folded_syllables(clause)
-                if not tokens or not _has_candidate(question, clause, tokens):
-                    continue
-                score, coverage = _score(question, tokens, sentence, title, rank)
-                if coverage >= MIN_COVERAGE and score > best_score:
-                    best_score = score
-                    best = Extracted(True, "", clause, sentence, rank, round(coverage, 3))
-    if best is None:
+    model = model or load_model()
+    found = candidates(question, passages)
+    if not found:
         return Extracted(False, REFUSAL)
-    best.text = compose_reply(best.clause, passages[best.passage_index])
-    best.span = shortest_span(question, best.clause)
-    return best
+    z = model.logits(np.array([c.features for c in found], dtype=np.float64))
+    # Only candidates whose passage holds the places and figures the question names may answer.
+    z = np.where([grounded(c.features) for c in found], z, -np.inf)
+    if not np.isfinite(z).any():
+        return Extracted(False, REFUSAL, confidence=0.0)
+    best_i = int(np.argmax(z))
+    best = found[best_i]
+    others = [z[j] for j, c in enumerate(found) if (c.passage_index, c.sentence) != (best.passage_index, best.sentence)
+              and np.isfinite(z[j])]
+    margin = min(float(z[best_i] - max(others)), 5.0) if others else 5.0
+    confidence = model.confidence(float(z[best_i]), margin, best.features)
+    if confidence < model.threshold:
+        return Extracted(False, REFUSAL, confidence=round(confidence, 3))
+    reply, clause, span = reply_for(question, best, passages[best.passage_index], found)
+    return Extracted(True, reply, clause, best.sentence, best.passage_index, confidence=round(confidence, 3), span=span)
+
+
+def grounded(features: list[float]) -> bool:
+    """The places the question names are in the candidate's passage or its title: an article about
+    another district does not answer for this one. (Requiring the question's figures too measured
+    worse: ALQAC questions cite "Bộ luật Hình sự năm 2017"; eval/train_answer.py records both.)"""
+    return features[_PLACES_OK] >= 1.0
+
+
+def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tuple[str, str, str]:
+    """(reply, clause, span) for a chosen candidate: the span it holds, the candidate itself (or, when it
+    is too long to read as one answer, the shortest clause of its sentence holding the span), and the
+    reply a person reads. Training labels this same reply."""
+    span = shortest_span(question, best.text, passage.get("title", ""))
+    clause = best.text
+    if len(clause) > MAX_CLAUSE_CHARS and span != best.text:
+        clause = _shortest_holding(span, best, found)
+    return compose_reply(clause, passage, span), clause, span
+
+
+def _shortest_holding(span: str, best, found) -> str:
+    """The shortest candidate of the best one's sentence that holds the span (the best one if none)."""
+    holding = [c.text for c in found if c.sentence == best.sentence and c.passage_index == best.passage_index
+               and span in c.text]
+    return min(holding, key=len) if holding else best.text
 
 
 _FIGURE = re.compile(r"\d+(?:[.,/]\d+)*\s*%?")
@@ -203,8 +130,37 @@ def _figures(question: ParsedQuestion, clause: str):
             yield score, match
 
 
-def shortest_span(question: ParsedQuestion, clause: str) -> str:
-    """The figure with its unit and brackets, the person's name or the date; else the clause."""
+_PLACE_UNIT = re.compile(r"\b(tỉnh|huyện|thành phố|quận|thị xã|xã|nước|quốc gia)\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,3})")
+
+
+def _unit_places(clause: str) -> list[tuple[str, str]]:
+    """(unit, name) for "tỉnh Sóc Trăng"-like phrases: the unit, then the capitalised words after it."""
+    out = []
+    for m in _PLACE_UNIT.finditer(clause):
+        words = []
+        for word in m.group(2).split():
+            if not word[0].isupper():
+                break
+            words.append(word)
+        if words:
+            out.append((m.group(1), " ".join(words)))
+    return out
+
+
+def _place(question: ParsedQuestion, clause: str, title: str) -> str:
+    """The place a "where" question asks for: after the unit it names ("tỉnh nào" → "tỉnh X"), any
+    capitalised name the question does not give, or the place the article title gives in brackets."""
+    asked = fold_diacritics(question.text).lower()
+    units = [(u, n) for u, n in _unit_places(clause) if fold_diacritics(n).lower() not in asked]
+    wanted = [n for u, n in units if f"{fold_diacritics(u).lower()} nao" in asked]
+    if wanted or units:
+        return (wanted or [n for _, n in units])[0]
+    names = new_capitals(question, clause)
+    return title_place(question, title) or (names[0] if names else "")
+
+
+def shortest_span(question: ParsedQuestion, clause: str, title: str = "") -> str:
+    """The figure with its unit and brackets, the person's name, the date or the place; else the clause."""
     if question.qtype == "how_many":
         figures = list(_figures(question, clause))
         # The first figure about as close to the question's words as the closest one: order matters
@@ -222,9 +178,13 @@ def shortest_span(question: ParsedQuestion, clause: str) -> str:
                 start = before.rfind(" ") + 1 if " " in before else 0
             return clause[start : _phrase_end(clause, match.end())].strip()
     if question.qtype == "who":
-        names = [n for n in _person_names(clause) if fold_diacritics(n).lower() not in fold_diacritics(question.text).lower()]
+        names = [n for n in person_names(clause) if fold_diacritics(n).lower() not in fold_diacritics(question.text).lower()]
         if names:
             return names[0]
+    if question.qtype == "where":
+        place = _place(question, clause, title)
+        if place:
+            return place
     if question.qtype == "when":
         dates = [m.group(0) for m in _DATE.finditer(clause) if m.group(0) not in question.text]
         if dates:  # the most specific date: "tháng 7/2020" over "2020"
@@ -232,14 +192,30 @@ def shortest_span(question: ParsedQuestion, clause: str) -> str:
     return clause
 
 
-def compose_reply(clause: str, passage: dict) -> str:
-    """A sentence a person reads: the answering span, then where it comes from and how current."""
-    span = clause.strip().rstrip(",;:")
-    span = span[0].upper() + span[1:] if span else span
-    source = f"theo bài “{passage.get('title', '')}”"
+def _cut(text: str, budget: int, keep: str = "") -> str:
+    """At most `budget` characters of text, cut between words, around `keep` when it is inside."""
+    if len(text) <= budget:
+        return text
+    start = max(0, text.find(keep) - budget // 3) if keep and keep in text else 0
+    if start and " " in text[start:]:
+        start = text.index(" ", start) + 1
+    piece = text[start : start + budget - 2]
+    if " " in piece and start + len(piece) < len(text):
+        piece = piece[: piece.rfind(" ")]
+    return ("…" if start else "") + piece.strip(" ,;:") + "…"
+
+
+def compose_reply(clause: str, passage: dict, span: str = "") -> str:
+    """A sentence a person reads: the answering clause, then where it comes from and how current;
+    at most MAX_REPLY_CHARS, the clause cut around the span when it must be shortened."""
+    title = _cut(passage.get("title", ""), MAX_TITLE_CHARS)
+    source = f"theo bài “{title}”"
     if passage.get("date"):
         source += f", ngày {_vn_date(passage['date'])}"
-    return f"{span} ({source})."
+    text = clause.strip().rstrip(",;:. ")
+    text = _cut(text, MAX_REPLY_CHARS - len(source) - 4, span)
+    text = text[0].upper() + text[1:] if text else text
+    return f"{text} ({source})."
 
 
 def claim_of(reply: str) -> str:

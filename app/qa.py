@@ -145,14 +145,15 @@ class QAService:
         question = self.standalone(question, history or [])
         if doc_ids is not None and not doc_ids:
             yield {"question": text, "answer": NO_MATCH, "found": False, "sources": [], "model": self.model_label,
-                   "span": ""}
+                   "span": "", "confidence": 0.0}
             return
         k = k or self.settings.top_k
         t0 = time.perf_counter()
         passages = index.retrieve(question, k=max(k, 5), mode=mode, doc_ids=doc_ids)
         t1 = time.perf_counter()
         parsed = qparse.parse(question, places, index.document_frequency)
-        plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", "")} for p in passages]
+        plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
+                  "ranks": p.ranks} for p in passages]
         # Answers come from the top passages users see, however many sources the caller wants listed.
         extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)])
         t2 = time.perf_counter()
@@ -170,7 +171,7 @@ class QAService:
             for i, p in enumerate(passages)
         ]
         result = {"question": text, "answer": extracted.text, "found": extracted.found, "sources": sources,
-                  "model": self.model_label, "span": extracted.span}
+                  "model": self.model_label, "span": extracted.span, "confidence": extracted.confidence}
         if question != text:
             result["standalone_question"] = question
         if self.llm is not None:
@@ -189,9 +190,15 @@ class QAService:
         yield result
 
     def _generate(self, extractive: dict, question: str, passages: list[dict], k: int):
-        """Stream the LLM's answer; fall back to the extractive one on failure or invented figures."""
+        """Stream the LLM's answer; fall back to the extractive one on failure or invented figures.
+
+        The answer model's confidence decides refusals here too: below its threshold the passages are
+        taken not to hold the answer, and the LLM is not asked to find one in them."""
         from app.llm import LLMError, stream_answer, unsupported_figures
 
+        if not extractive["found"]:
+            yield dict(extractive, sources=extractive["sources"][:k])
+            return
         shown = passages[: max(k, 5)]
         result = dict(extractive, sources=extractive["sources"][: len(shown)])
         text = ""

@@ -51,6 +51,19 @@ def register(sub, common) -> None:
     p.add_argument("--out", default=None, help="artefact to write (default: index/fusion_weights.json)")
     p.set_defaults(func=_run_fit_fusion)
 
+    p = sub.add_parser("train-answer", parents=[common],
+                       help="huấn luyện mô hình chọn câu trả lời và ngưỡng từ chối (từ ../shared/benchmarks)")
+    p.add_argument("--out", default="app/answer_model.json", help="where the model file goes")
+    p.add_argument("--benchmarks", default=None, help="folder of the shared benchmarks (default: ../shared/benchmarks)")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"],
+                   help="retrieval that gives the training questions their passages")
+    p.add_argument("--kinds", nargs="+", default=["pointwise", "listwise"], choices=["pointwise", "listwise"],
+                   help="models to cross-validate; the first is the one written")
+    p.add_argument("--limit", type=int, default=None, help="only the first N usable questions of each set")
+    p.add_argument("--sets", nargs="+", default=None,
+                   help="benchmark paths under --benchmarks (default: zalo-qa, vinewsqa-dev, alqac-legal)")
+    p.set_defaults(func=_run_train_answer)
+
 
 def _run_eval(args) -> int:
     from eval.run import main
@@ -67,6 +80,12 @@ def _run_fit_fusion(args) -> int:
 
 def _run_eval_batch(args) -> int:
     from eval.batch import main
+
+    return main(args)
+
+
+def _run_train_answer(args) -> int:
+    from eval.train_answer import main
 
     return main(args)
 

@@ -1,0 +1,300 @@
+"""Answer candidates (sentences and their clauses) of the top passages, each with its feature vector.
+
+The features are what the learned answer model (app/answer_model.py) weighs: how much of the question
+(IDF-weighted, accent-folded) the candidate, its sentence, passage and title cover, where the passage
+ranked, and whether the candidate holds something of the asked type. No weights live here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from app.question import STOPWORDS, ParsedQuestion, folded_syllables
+from ingest.chunk import split_sentences
+from ingest.textnorm import fold_diacritics
+
+FEATURE_VERSION = "answer-features-v3"  # bump when a feature's meaning or order changes
+QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
+FEATURES = (
+    "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
+    "cov_gap_best", "bigram_own", "bigram_sentence", "run_own", "new_share", "new_log", "len_log",
+    "too_long", "is_sentence", "sentence_pos", "first_sentence", "rank_0", "rank_1", "rank_log",
+    "rel_score", "bm25_rr", "dense_rr", "has_figure", "has_figure_near", "has_percent", "has_date",
+    "has_name", "has_capital", "has_unit_place", "title_place", "numbers_own", "numbers_passage",
+    "places_ok", "places_own", "best_cov_passage", "capitals_log", "capital_near", "proximity",
+    "naive_pick", "sentence_best_in_passage", "sentence_cov_rr",
+    *(f"q_{t}" for t in QTYPES), *(f"hit_{t}" for t in QTYPES), "hit_percent",
+)
+# Features whose weight depends on what is asked: one copy per question type (zero for other types).
+_BY_TYPE = ("cov_own", "bigram_own", "new_share", "has_capital", "capital_near", "has_figure", "has_date", "len_log")
+FEATURES = FEATURES + tuple(f"x_{t}_{name}" for t in QTYPES for name in _BY_TYPE)
+MAX_CANDIDATE_SYLLABLES = 40
+
+_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
+_DATE = re.compile(
+    r"\b(?:(?:ngày|tháng|năm)\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{1,2}/\d{1,2}|(?:19|20)\d{2}\b)"
+    r"|\b(?:ngày|tháng|năm|thế kỷ|thế kỉ)\s+\d{1,4}\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"(19|20)\d\d")
+_CLAUSE_SPLIT = re.compile(r";\s+|:\s+(?=[-–]?\s*\S)")
+_UNIT_PLACE = re.compile(r"\b(?:tỉnh|huyện|thành phố|quận|thị xã|xã|nước|miền|vùng)\s+[^\W\d_]+")
+_TITLE_BRACKET = re.compile(r"\(([^()]{2,40})\)")
+# Capitalised words that start names of bodies and titles, not of people.
+NOT_PERSON = set(
+    "ban huyện đảng nghị đại hội ủy uỷ chương trung bộ sở phòng ubnd hđnd mặt tỉnh xã trạm thành "
+    "quốc nhà chi công chính sông bản tiểu đề kết chỉ bí phó trưởng giám chủ thường".split()
+)
+
+
+@dataclass
+class Candidate:
+    text: str  # the clause or sentence offered as the answer
+    sentence: str  # its sentence, for highlighting
+    passage_index: int
+    features: list[float]
+
+
+def clauses(sentence: str) -> list[str]:
+    """Clauses of a sentence: split at ; and : , and long clauses at ", " outside brackets."""
+    out = []
+    for part in _CLAUSE_SPLIT.split(sentence):
+        part = part.strip(" .;")
+        if not part:
+            continue
+        if len(part.split()) <= 28:
+            out.append(part)
+            continue
+        depth, start = 0, 0
+        for i, ch in enumerate(part):
+            depth += ch == "("
+            depth -= ch == ")"
+            # ", " only: "1.373,7" has no space after its comma.
+            if ch == "," and part[i + 1 : i + 2] == " " and depth == 0 and i - start > 40:
+                out.append(part[start:i].strip())
+                start = i + 1
+        out.append(part[start:].strip(" ,."))
+    return [c for c in out if c]
+
+
+def capital_runs(text: str) -> list[str]:
+    """Runs of capitalised words ("Sóc Trăng", "Hà Văn Bình"), one word runs included."""
+    runs, run = [], []
+    for word in re.findall(r"[^\W\d_]+|[^\w\s]", text) + ["."]:
+        if word[0].isupper():
+            run.append(word)
+            continue
+        if run:
+            runs.append(" ".join(run))
+        run = []
+    return runs
+
+
+def person_names(text: str) -> list[str]:
+    """Runs of 2–4 capitalised syllables that are not bodies or titles: "Hà Văn Bình", "Thào A Sử"."""
+    names = []
+    for run in capital_runs(text):
+        words = run.split()
+        while words and words[0].lower() in NOT_PERSON:
+            words = words[1:]
+        if 2 <= len(words) <= 4 and not any(w.lower() in NOT_PERSON for w in words) and not run.isupper():
+            names.append(" ".join(words))
+    return names
+
+
+def new_capitals(question: ParsedQuestion, text: str) -> list[str]:
+    """Capitalised runs of the text that the question does not already name, first word of text aside."""
+    asked = " " + " ".join(folded_syllables(question.text)) + " "
+    found = []
+    for i, run in enumerate(capital_runs(text)):
+        folded = " ".join(folded_syllables(run))
+        if folded and f" {folded} " not in asked and not (i == 0 and text.startswith(run) and " " not in run):
+            found.append(run)
+    return found
+
+
+def title_place(question: ParsedQuestion, title: str) -> str:
+    """A place the article title gives in brackets ("… (Sóc Trăng)") that the question does not name."""
+    for match in _TITLE_BRACKET.finditer(title):
+        inside = match.group(1).strip()
+        if new_capitals(question, inside) and not any(ch.isdigit() for ch in inside):
+            return inside
+    return ""
+
+
+def _weighted(question: ParsedQuestion, present) -> float:
+    total = sum(question.weight(t) for t in question.terms) or 1.0
+    return sum(question.weight(t) for t in question.terms if t in present) / total
+
+
+def _run(terms: list[str], tokens: list[str]) -> float:
+    """Longest run of consecutive question terms that also occurs consecutively in the tokens."""
+    if not terms or not tokens:
+        return 0.0
+    grams = {tuple(tokens[i : i + n]) for n in (1, 2, 3, 4) for i in range(len(tokens) - n + 1)}
+    best = 0
+    for n in (1, 2, 3, 4):
+        if any(tuple(terms[i : i + n]) in grams for i in range(len(terms) - n + 1)):
+            best = n
+    return best / min(4, len(terms))
+
+
+def _figure_near(question: ParsedQuestion, tokens: list[str]) -> bool:
+    """A figure the question did not give, standing next to a question term ("20 sản phẩm")."""
+    terms = set(question.terms)
+    for i, token in enumerate(tokens):
+        if token[0].isdigit() and token.lstrip("0") not in question.numbers and not _YEAR.fullmatch(token):
+            if terms & set(tokens[max(0, i - 4) : i + 5]):
+                return True
+    return False
+
+
+def _proximity(terms: set[str], tokens: list[str]) -> float:
+    """Distinct question terms matched per syllable of the stretch that holds them (1 = side by side)."""
+    positions = [i for i, t in enumerate(tokens) if t in terms]
+    distinct = len({tokens[i] for i in positions})
+    return distinct / (positions[-1] - positions[0] + 1) if distinct >= 2 else 0.0
+
+
+def _capital_near(question: ParsedQuestion, text: str, runs: list[str]) -> float:
+    """A name the question does not give within 30 characters of a question term."""
+    terms = set(question.terms)
+    for run in runs:
+        at = text.find(run)
+        if at < 0:
+            continue
+        window = folded_syllables(text[max(0, at - 30) : at]) + folded_syllables(text[at + len(run) : at + len(run) + 30])
+        if terms & set(window):
+            return 1.0
+    return 0.0
+
+
+def _type_flags(question: ParsedQuestion, text: str, tokens: list[str]) -> dict[str, float]:
+    numbers = {n.lstrip("0") for n in question.numbers}
+    figures = [t for t in tokens if t[0].isdigit() and t.lstrip("0") not in numbers]
+    runs = new_capitals(question, text)
+    return {
+        "capitals_log": math.log1p(len(runs)),
+        "capital_near": _capital_near(question, text, runs),
+        "has_figure": float(any(not _YEAR.fullmatch(t) for t in figures)),
+        "has_figure_near": float(_figure_near(question, tokens)),
+        "has_percent": float(any(m.group(1).lstrip("0") not in numbers for m in _PERCENT.finditer(text))),
+        "has_date": float(any(m.group(0) not in question.text for m in _DATE.finditer(text))),
+        "has_name": float(any(fold_diacritics(n).lower() not in fold_diacritics(question.text).lower()
+                              for n in person_names(text))),
+        "has_capital": float(bool(runs)),
+        "has_unit_place": float(any(m.group(0).split()[-1][0].isupper()
+                                    and fold_diacritics(m.group(0)).lower() not in fold_diacritics(question.text).lower()
+                                    for m in _UNIT_PLACE.finditer(text))),
+    }
+
+
+def _hits(question: ParsedQuestion, flags: dict[str, float], title_has_place: bool) -> dict[str, float]:
+    """Does the candidate hold what its question type asks for? One flag per type, 0 for other types."""
+    asked = {
+        "when": flags["has_date"],
+        "how_many": flags["has_percent"] if question.wants_percent else flags["has_figure_near"],
+        "who": flags["has_name"],
+        "where": float(flags["has_capital"] or flags["has_unit_place"] or title_has_place),
+        "yes_no": 1.0,
+    }
+    out = {f"hit_{t}": (asked[t] if question.qtype == t else 0.0) for t in QTYPES}
+    out["hit_percent"] = float(question.wants_percent and flags["has_percent"])
+    return out
+
+
+def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate]:
+    """Every sentence and clause of the passages ({"text", "title", "score", "ranks"}) with its features."""
+    if not passages:
+        return []
+    top_score = max(float(p.get("score") or 0.0) for p in passages) or 1.0
+    terms = question.terms
+    qbigrams = question.bigrams
+    numbers = {n.lstrip("0") for n in question.numbers}
+    qtype_flags = {f"q_{t}": float(question.qtype == t) for t in QTYPES}
+    rows: list[tuple[Candidate, dict]] = []
+    for rank, passage in enumerate(passages):
+        title = passage.get("title", "") or ""
+        title_tokens = set(folded_syllables(title))
+        sentences = [s for para in passage["text"].split("\n") for s in split_sentences(para)]
+        sentence_tokens = [folded_syllables(s) for s in sentences]
+        passage_tokens = set(t for toks in sentence_tokens for t in toks)
+        haystack = " " + " ".join(folded_syllables(title + " " + passage["text"])) + " "
+        places_ok = float(all(f" {p} " in haystack for p in question.places))
+        passage_numbers = {t.lstrip("0") for t in passage_tokens | title_tokens if t[0].isdigit()}
+        place_in_title = bool(question.qtype == "where" and title_place(question, title))
+        ranks = passage.get("ranks") or {}
+        shared = {
+            "cov_passage": _weighted(question, passage_tokens),
+            "cov_title": _weighted(question, title_tokens),
+            "cov_missing": 1.0 - _weighted(question, passage_tokens | title_tokens),
+            "rank_0": float(rank == 0), "rank_1": float(rank == 1), "rank_log": math.log1p(rank),
+            "rel_score": float(passage.get("score") or 0.0) / top_score,
+            "bm25_rr": 1.0 / ranks["bm25"] if ranks.get("bm25") else 0.0,
+            "dense_rr": 1.0 / ranks["dense"] if ranks.get("dense") else 0.0,
+            "numbers_passage": (sum(n in passage_numbers for n in numbers) / len(numbers)) if numbers else 1.0,
+            "places_ok": places_ok, "title_place": float(place_in_title), **qtype_flags,
+        }
+        passage_rows = []
+        for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
+            s_set = set(s_tokens)
+            s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
+            parts = clauses(sentence)
+            texts = parts if len(parts) > 1 else []
+            texts = [sentence.strip()] + [c for c in texts if c != sentence.strip()]
+            for text in texts:
+                tokens = s_tokens if text is texts[0] else folded_syllables(text)
+                if not tokens:
+                    continue
+                own = set(tokens)
+                own_bigrams = {f"{a} {b}" for a, b in zip(tokens, tokens[1:])}
+                content = [t for t in tokens if t not in STOPWORDS]
+                new = [t for t in content if t not in set(terms)]
+                flags = _type_flags(question, text, tokens)
+                features = {
+                    **shared, **flags, **_hits(question, flags, place_in_title),
+                    "cov_own": _weighted(question, own),
+                    "cov_sentence": _weighted(question, s_set),
+                    "cov_sentence_title": _weighted(question, s_set | title_tokens),
+                    "bigram_own": len(qbigrams & own_bigrams) / len(qbigrams) if qbigrams else 0.0,
+                    "bigram_sentence": len(qbigrams & s_bigrams) / len(qbigrams) if qbigrams else 0.0,
+                    "run_own": _run(terms, tokens),
+                    "new_share": len(new) / len(content) if content else 0.0,
+                    "new_log": math.log1p(len(new)),
+                    "len_log": math.log1p(len(tokens)),
+                    "too_long": max(0, len(tokens) - MAX_CANDIDATE_SYLLABLES) / MAX_CANDIDATE_SYLLABLES,
+                    "is_sentence": float(text is texts[0]),
+                    "sentence_pos": position / max(1, len(sentences) - 1),
+                    "first_sentence": float(position == 0),
+                    "numbers_own": (sum(n in {t.lstrip("0") for t in own} for n in numbers) / len(numbers))
+                    if numbers else 1.0,
+                    "proximity": _proximity(set(terms), tokens),
+                    "places_own": (sum(f" {p} " in " " + " ".join(tokens) + " " for p in question.places)
+                                   / len(question.places)) if question.places else 1.0,
+                }
+                passage_rows.append((Candidate(text, sentence, rank, []), features))
+        best_in_passage = max((f["cov_own"] for _, f in passage_rows), default=0.0)
+        best_sentence = max((f["cov_sentence"] for _, f in passage_rows), default=0.0)
+        # The naive answerer's pick (issue 13): the top passage's first sentence with the most question weight.
+        naive = next((c.sentence for c, f in passage_rows if f["cov_sentence"] == best_sentence), None) if rank == 0 else None
+        for c, f in passage_rows:
+            f["best_cov_passage"] = best_in_passage
+            f["sentence_best_in_passage"] = float(f["cov_sentence"] == best_sentence)
+            f["naive_pick"] = float(c.sentence == naive)
+        rows.extend(passage_rows)
+    best = max((f["cov_own"] for _, f in rows), default=0.0)
+    # Where the candidate's sentence ranks by question coverage among all sentences (1, 1/2, 1/3…).
+    order = sorted({round(f["cov_sentence"], 9) for _, f in rows}, reverse=True)
+    place = {v: n for n, v in enumerate(order)}
+    out = []
+    for candidate, f in rows:
+        f["sentence_cov_rr"] = 1.0 / (1 + place[round(f["cov_sentence"], 9)])
+        f["cov_gap_best"] = f["cov_own"] - best
+        for t in QTYPES:
+            for name in _BY_TYPE:
+                f[f"x_{t}_{name}"] = f[name] if question.qtype == t else 0.0
+        candidate.features = [float(f[name]) for name in FEATURES]
+        out.append(candidate)
+    return out
