@@ -66,7 +66,7 @@ class LlamaIndexBaselines:
     def build_or_load(cls, cache_root: Path, articles, corpus_hash: str, embedder, embedding_cache: Path,
                       progress: bool = True) -> tuple["LlamaIndexBaselines", dict]:
         """Load the cached baseline indexes for this corpus and model, building them first if absent."""
-        from eval.run import cache_key
+        from eval.corpus import cache_key
 
         key = cache_key(BASELINE_FORMAT, corpus_hash, embedder.info.name, embedder.info.fingerprint,
                         embedder.info.passage_prompt, embedder.info.query_prompt)

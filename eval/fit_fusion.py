@@ -88,7 +88,7 @@ def cross_validate(per_set: dict[str, np.ndarray], grid, folds: int = FOLDS) -> 
 def load_set(path: Path, settings, embedder, data_dir: Path):
     """The dataset's questions with relevance and its eval index (built if not cached)."""
     from eval.datasets import load_dataset
-    from eval.run import corpus_hash, ensure_index, load_corpus
+    from eval.corpus import corpus_hash, ensure_index, load_corpus
     from index.retrieve import open_index
 
     dataset = load_dataset(path)

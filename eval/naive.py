@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+import time
 from dataclasses import dataclass
+
+from eval.records import Hit, Outcome
 
 NAME = "naive"  # its entry in metrics.json and the report, beside hoidap's per retriever
 OVER = "hybrid"  # the retriever whose passages it answers from
@@ -55,3 +58,26 @@ def answer(question: str, passage_texts: list[str], document_frequency) -> Naive
         if score > best_score:
             best, best_score = sentence, score
     return NaiveAnswer(best, round(best_score / total, 6) if total > 0 and best_score > 0 else 0.0)
+
+
+def ask_naive(index, question: str, hits: list[Hit], retrieval_ms: float) -> Outcome:
+    """The naive answerer (eval/naive.py) over passages already retrieved for the question; it never
+    declines, so its sentence is the span, the reply and the claim alike."""
+    started = time.perf_counter()
+    chosen = answer(question, [hit.text for hit in hits], index.document_frequency)
+    answer_ms = (time.perf_counter() - started) * 1000
+    found = bool(chosen.sentence)
+    cited = hits[0].text if found else ""
+    return Outcome(hits, chosen.sentence, chosen.sentence, chosen.sentence, found, cited, retrieval_ms, answer_ms,
+                   retrieval_ms + answer_ms, confidence=chosen.confidence)
+
+
+def retrieve_hits(depth: int, index, question: str, mode: str) -> tuple[list[Hit], float]:
+    """(ranked hits, milliseconds) straight from the index, for the naive answerer when hoidap's
+    own run with that retriever was not asked for."""
+    from ingest.textnorm import normalize_text
+
+    started = time.perf_counter()
+    passages = index.retrieve(normalize_text(question).strip(), k=depth, mode=mode)
+    elapsed = (time.perf_counter() - started) * 1000
+    return [Hit(p.node_id, p.doc_id, p.title, p.text, float(p.score)) for p in passages], elapsed
