@@ -177,15 +177,9 @@ class QAService:
         if self.llm is not None:
             yield from self._generate(result, question, plain, k)
             return
-        if extracted.found and extracted.passage_index > 0 and parsed.places:
-            # The cited passage goes first only when the question names a place: the answer stage
-            # checks the place in each article, which the retrievers do not ("Huyện Mai Sơn có bao
-            # nhiêu trường…" ranks another district's article first). Moved first always, it cost
-            # alqac-legal (BM25) R@1 0.880 → 0.831 and MRR@10 0.919 → 0.894; with places only,
-            # 0.846 / 0.902 (statute questions still "name" places: "Theo Bộ", "Việt Nam"), and
-            # vinewsqa-dev gains (MRR@10 0.781 → 0.784). Either way there is one order: `hoidap eval`
-            # scores these sources as listed (eval/records.outcome_of).
-            sources.insert(0, sources.pop(extracted.passage_index))
+        # Sources stay in retrieval order, the answering one flagged "cited". Moving it first measured
+        # worse once retrieval fused e5 with article BM25: alqac-legal R@1 0.896 → 0.885 and MRR@10
+        # 0.932 → 0.927 when moved for questions naming a place, and the gold set's R@1 is 1.000 either way.
         result["sources"] = sources[:k]
         yield result
 
