@@ -83,6 +83,10 @@ def article_from_text(doc_id: str, text: str, source: str, *, declared_title: st
     body = lines[1:] if title_is_line and lines and lines[0] == title else lines
     cleaned = clean.clean_lines("\n".join([title, *body]) if title_is_line else "\n".join(body), has_title_line=title_is_line)
     paragraphs = cleaned.lines[1:] if title_is_line else cleaned.lines
+    if not paragraphs and title_is_line and len(lines) == 1:
+        # A one-line document is its own text: read as a title only, it would be lost (690 of
+        # zalo-qa's 3,255 paragraphs are one untitled line).
+        paragraphs = [title]
     if not paragraphs:
         raise readers.UnreadableFile("không có nội dung bài viết sau khi làm sạch (no article text)")
     body_text = "\n\n".join(paragraphs)

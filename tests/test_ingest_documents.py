@@ -162,3 +162,12 @@ def test_html_declares_its_web_address(tmp_path, head, url):
     page.write_text(f"<html><head>{head}</head><body><h1>Mai Sơn</h1><p>Mai Sơn có 20 sản phẩm OCOP.</p>"
                     "</body></html>", encoding="utf-8")
     assert read_file(page).url == url
+
+
+def test_a_one_line_file_is_its_own_title_and_text(tmp_path):
+    (tmp_path / "mot-dong.txt").write_text("Thủ tướng Ấn Độ sắp sang Mỹ gặp ông Trump mua vũ khí\n", encoding="utf-8")
+    (tmp_path / "trong.txt").write_text("\n  \n", encoding="utf-8")
+    report = load_articles([tmp_path])
+    [article] = report.articles
+    assert article.title == article.text == "Thủ tướng Ấn Độ sắp sang Mỹ gặp ông Trump mua vũ khí"
+    assert [Path(path).name for path, _ in report.skipped] == ["trong.txt"]
