@@ -85,7 +85,8 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
     the reply. The text is the whole sentence holding the candidate ("sentence"), cut around the span
     when it is longer than the reply allows; or the candidate itself ("candidate"), shortened to the
     clause holding the span when long. Training labels this same reply."""
-    span = shortest_span(question, best.text, passage.get("title", ""))
+    # A span cut from a whole sentence would keep its full stop.
+    span = shortest_span(question, best.text, passage.get("title", "")).strip().rstrip(",;:. ")
     if REPLY_GRANULARITY == "sentence":
         # Whole sentences hold the gold answer more often than their clauses, and a long sentence cut
         # around the span more often than the clause (eval/train_answer.py records the comparison).
