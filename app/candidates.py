@@ -15,7 +15,7 @@ from app.question import STOPWORDS, ParsedQuestion, folded_syllables
 from ingest.chunk import split_sentences
 from ingest.textnorm import fold_diacritics
 
-FEATURE_VERSION = "answer-features-v3"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v4"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -25,6 +25,7 @@ FEATURES = (
     "has_name", "has_capital", "has_unit_place", "title_place", "numbers_own", "numbers_passage",
     "places_ok", "places_own", "best_cov_passage", "capitals_log", "capital_near", "proximity",
     "naive_pick", "sentence_best_in_passage", "sentence_cov_rr",
+    "top_score", "top_gap", "score_diff", "article_rr", "in_dense", "cov_own_vs_passage", "places_named_ok",
     *(f"q_{t}" for t in QTYPES), *(f"hit_{t}" for t in QTYPES), "hit_percent",
 )
 # Features whose weight depends on what is asked: one copy per question type (zero for other types).
@@ -124,6 +125,13 @@ def title_place(question: ParsedQuestion, title: str) -> str:
     return ""
 
 
+def named_places(question: ParsedQuestion) -> list[str]:
+    """The question's places that name somewhere: two syllables or more, not the country itself and not a
+    legal citation ("Theo Bộ luật…" reads as a capitalised run); one-syllable matches ("trong", "nam")
+    are the corpus' place list catching common words."""
+    return [p for p in question.places if len(p.split()) >= 2 and p != "viet nam" and not p.startswith("theo ")]
+
+
 def _weighted(question: ParsedQuestion, present) -> float:
     total = sum(question.weight(t) for t in question.terms) or 1.0
     return sum(question.weight(t) for t in question.terms if t in present) / total
@@ -210,6 +218,9 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     if not passages:
         return []
     top_score = max(float(p.get("score") or 0.0) for p in passages) or 1.0
+    # The retrieval's own certainty: its top fused score and how far the first passage leads the second.
+    fused = [float(p.get("score") or 0.0) for p in passages]
+    retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
     terms = question.terms
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
@@ -223,6 +234,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         passage_tokens = set(t for toks in sentence_tokens for t in toks)
         haystack = " " + " ".join(folded_syllables(title + " " + passage["text"])) + " "
         places_ok = float(all(f" {p} " in haystack for p in question.places))
+        named_ok = float(all(f" {p} " in haystack for p in named_places(question)))
         passage_numbers = {t.lstrip("0") for t in passage_tokens | title_tokens if t[0].isdigit()}
         place_in_title = bool(question.qtype == "where" and title_place(question, title))
         ranks = passage.get("ranks") or {}
@@ -234,8 +246,11 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             "rel_score": float(passage.get("score") or 0.0) / top_score,
             "bm25_rr": 1.0 / ranks["bm25"] if ranks.get("bm25") else 0.0,
             "dense_rr": 1.0 / ranks["dense"] if ranks.get("dense") else 0.0,
+            "article_rr": 1.0 / ranks["article"] if ranks.get("article") else 0.0,
+            "in_dense": float(bool(ranks.get("dense"))),
+            "score_diff": float(passage.get("score") or 0.0) - fused[0], **retrieval,
             "numbers_passage": (sum(n in passage_numbers for n in numbers) / len(numbers)) if numbers else 1.0,
-            "places_ok": places_ok, "title_place": float(place_in_title), **qtype_flags,
+            "places_ok": places_ok, "places_named_ok": named_ok, "title_place": float(place_in_title), **qtype_flags,
         }
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
@@ -256,6 +271,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                 features = {
                     **shared, **flags, **_hits(question, flags, place_in_title),
                     "cov_own": _weighted(question, own),
+                    "cov_own_vs_passage": _weighted(question, own) - shared["cov_passage"],
                     "cov_sentence": _weighted(question, s_set),
                     "cov_sentence_title": _weighted(question, s_set | title_tokens),
                     "bigram_own": len(qbigrams & own_bigrams) / len(qbigrams) if qbigrams else 0.0,

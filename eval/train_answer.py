@@ -24,14 +24,20 @@ K = 5  # passages the app answers from (max(top_k, 5))
 L2_GRID = (1.0, 100.0, 1000.0)  # chosen by cross-validation (small sets want strong shrinkage)
 L2 = 100.0
 FOLDS = 5
-ANSWERED_TARGET = 0.92  # answerable questions answered, on each threshold set (issue 13 asks ≥ 0.90)
+ANSWERED_TARGET = 0.91  # answerable questions answered, on each threshold set (issue 13 asks ≥ 0.90;
+# 0.92 declined 0.077 of zalo's unanswerable, 0.90 0.092 but left vinewsqa at 0.901: 0.91 keeps a margin)
 THRESHOLD_SETS = ("zalo_qa_squad2", "vinewsqa-dev")  # the sets whose answered rate sets the threshold
 # The top candidate's features the confidence reads besides its logit and margin: how much of the
 # question its sentence, passage and title cover, how its passage ranked, what the question asks.
 CONFIDENCE_FEATURES = ("cov_own", "cov_sentence_title", "cov_passage", "cov_missing", "bigram_own", "run_own",
                        "rel_score", "rank_0", "places_ok", "numbers_passage", "capital_near", "proximity",
                        "q_when", "q_how_many", "q_who", "q_where", "q_yes_no",
-                       "hit_when", "hit_how_many", "hit_who", "hit_where")
+                       "hit_when", "hit_how_many", "hit_who", "hit_where",
+                       # the retrieval's certainty (top fused score, its lead over the 2nd passage, this
+                       # passage's distance to the top) and the question coverage the passage holds beyond
+                       # the candidate: zalo AUROC 0.62 → 0.64, vinewsqa 0.81 → 0.83 (MiniLM dev run)
+                       "top_score", "top_gap", "score_diff", "dense_rr", "in_dense", "article_rr",
+                       "cov_own_vs_passage", "best_cov_passage")
 USE_GATE = True  # app/answer.py's grounded() rule; the report also measures the model without it
 NON_EXTRACTIVE = {"đúng", "sai", "có", "không"}  # ALQAC true/false answers: no passage text holds them
 
@@ -111,11 +117,9 @@ def usable(question) -> bool:
     return not question.answers or not all(a.strip().lower() in NON_EXTRACTIVE for a in question.answers)
 
 
-def prepare(path: Path, settings, embedder, mode: str, limit: int | None) -> tuple[list[Item], dict]:
-    """Items for one benchmark: retrieval through eval's cached index, then candidates and labels."""
+def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) -> tuple[list[tuple], dict]:
+    """(dataset, id, question, answers, parsed question, passages as the app sees them) per usable question."""
     from app import question as qparse
-    from app.answer import reply_for
-    from app.candidates import candidates
     from eval.datasets import load_dataset
     from eval.run import corpus_hash, ensure_index, load_corpus
     from index.retrieve import open_index
@@ -126,31 +130,53 @@ def prepare(path: Path, settings, embedder, mode: str, limit: int | None) -> tup
     built = ensure_index(Path(settings.data_dir), articles, settings.index, embedder, corpus_hash(articles))
     index = open_index(built.folder, embedder, settings.index, settings.retrieval)
     places = sorted({p for d in index.manifest.documents.values() for p in d.get("places", [])})
-    items = []
+    rows = []
     started = time.perf_counter()
     for q in questions:
         passages = index.retrieve(q.question, k=K, mode=mode)
         plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
                   "ranks": p.ranks} for p in passages]
-        parsed = qparse.parse(q.question, places, index.document_frequency)
-        cands = candidates(parsed, plain)
-        sentence_ids, seen, groups = [], {}, {}
-        for c in cands:
-            sentence_ids.append(seen.setdefault((c.passage_index, c.sentence), len(seen)))
-            groups.setdefault(sentence_ids[-1], []).append(c)
-        X = np.array([c.features for c in cands], dtype=np.float64).reshape(len(cands), -1)
-        # The label is on the reply the app would give for the candidate (cut to 400 characters, with
-        # its source), so a long sentence whose answer falls past the cut is not taught as right.
-        y = np.array([contains_gold(reply_for(parsed, c, plain[c.passage_index], groups[sid])[0], q.answers)
-                      for c, sid in zip(cands, sentence_ids)], dtype=np.float64) if q.answers else np.zeros(len(cands))
-        items.append(Item(dataset.name, q.id, q.question, q.answers, parsed.qtype, X, y,
-                          [c.text for c in cands], sentence_ids, naive_answer(parsed, plain)))
-    info = {"name": dataset.name, "path": str(path), "questions_used": len(items),
+        rows.append((dataset.name, q.id, q.question, q.answers, qparse.parse(q.question, places, index.document_frequency),
+                     plain))
+    info = {"name": dataset.name, "path": str(path), "questions_used": len(rows),
             "questions_in_file": len(dataset.questions),
-            "answerable": sum(bool(i.answers) for i in items),
+            "answerable": sum(bool(row[3]) for row in rows),
             "files": {p.name: sha256(p) for p in dataset_files(path)},
             "index_build": built.build_id, "retrieval_s": round(time.perf_counter() - started, 1)}
-    return items, info
+    return rows, info
+
+
+def item_of(dataset: str, qid: str, question: str, answers: list[str], parsed, plain: list[dict]) -> Item:
+    """One question's candidates, each labelled by whether the reply the app would give for it holds a gold answer."""
+    from app.answer import reply_for
+    from app.candidates import candidates
+
+    cands = candidates(parsed, plain)
+    sentence_ids, seen, groups = [], {}, {}
+    for c in cands:
+        sentence_ids.append(seen.setdefault((c.passage_index, c.sentence), len(seen)))
+        groups.setdefault(sentence_ids[-1], []).append(c)
+    X = np.array([c.features for c in cands], dtype=np.float64).reshape(len(cands), -1)
+    # The label is on the reply the app would give for the candidate (cut to 400 characters, with
+    # its source), so a long sentence whose answer falls past the cut is not taught as right. With
+    # sentence replies every clause of a right sentence is right; the clause that holds the answer
+    # itself gets the full label and the others half, so the chosen clause (whose span the app
+    # shows) is the one that answers. Anything above 0 counts as right in the figures.
+    y = np.zeros(len(cands))
+    for n, (c, sid) in enumerate(zip(cands, sentence_ids)) if answers else ():
+        if contains_gold(reply_for(parsed, c, plain[c.passage_index], groups[sid])[0], answers):
+            y[n] = 1.0 if contains_gold(c.text, answers) else 0.5
+    return Item(dataset, qid, question, answers, parsed.qtype, X, y, [c.text for c in cands], sentence_ids,
+                naive_answer(parsed, plain))
+
+
+def labelled(rows: list[tuple]) -> list[Item]:
+    """Items of retrieved rows, ids made unique across sets, in their folds."""
+    items = [item_of(*row) for row in rows]
+    for i in items:  # question ids are unique within a set; make them unique across sets
+        i.qid = f"{i.dataset}:{i.qid}"
+    assign_folds(items, FOLDS)
+    return items
 
 
 def assign_folds(items: list[Item], folds: int) -> None:
@@ -388,16 +414,14 @@ def main(args) -> int:
     settings = load_settings(getattr(args, "data_dir", None), getattr(args, "config", None))
     embedder = embedder_for(settings.index)
     root = Path(args.benchmarks or BENCHMARKS)
-    items, sets = [], []
+    rows, sets = [], []
     for rel in getattr(args, "sets", None) or DEFAULT_SETS:
         path = root / rel
         print(f"hoidap train-answer: {path}…", file=sys.stderr, flush=True)
-        got, info = prepare(path, settings, embedder, args.mode, args.limit)
-        items += got
+        got, info = retrieve_rows(path, settings, embedder, args.mode, args.limit)
+        rows += got
         sets.append(info)
-    for i in items:  # question ids are unique within a set; make them unique across sets
-        i.qid = f"{i.dataset}:{i.qid}"
-    assign_folds(items, FOLDS)
+    items = labelled(rows)
     print(f"hoidap train-answer: {len(items)} questions, {sum(len(i.y) for i in items)} candidates",
           file=sys.stderr, flush=True)
 
@@ -412,16 +436,32 @@ def main(args) -> int:
     comparison["naive baseline"] = {d: {"answer_contains_gold": row["naive_contains_gold"], "answered_answerable": 1.0,
                                         "declined_unanswerable": 0.0 if row["unanswerable"] else None}
                                     for d, row in next(iter(comparison.values())).items()}
-    # The first kind's set-up whose best candidate holds a gold answer most often, averaged over the
-    # sets; the other kinds are measured beside it (listwise tied pointwise here: 0.558 against 0.557).
-    chosen = max((n for n in runs if runs[n][0] == args.kinds[0]),
-                 key=lambda n: np.mean([row["top_contains_gold"] for row in comparison[n].values()]))
+    # The set-up whose best candidate holds a gold answer most often, averaged over the sets (with
+    # sentence replies listwise measured 0.02 better than pointwise on alqac and vinewsqa, e5 run).
+    chosen = max(runs, key=lambda n: np.mean([row["top_contains_gold"] for row in comparison[n].values()]))
     kind, l2, cv = runs[chosen]
     global USE_GATE
     USE_GATE = False
     ungated = cross_validate(items, kind, l2=l2)
     comparison[f"{chosen} without the grounded rule"] = figures(items, ungated["picks"], ungated["conf"], 0.5)
     USE_GATE = True
+    # The first place rule read every place the question names ("Theo Bộ", "trong", "Việt Nam" too).
+    from app import answer as app_answer
+
+    named = app_answer.GATE_FEATURE
+    app_answer.GATE_FEATURE = "places_ok"
+    first_rule = cross_validate(items, kind, l2=l2)
+    comparison[f"{chosen} with the first place rule (every place named)"] = figures(
+        items, first_rule["picks"], first_rule["conf"], 0.5)
+    app_answer.GATE_FEATURE = named
+    # Replies that are the chosen candidate itself (often a clause), labelled and fitted as such.
+    app_answer.REPLY_GRANULARITY = "candidate"
+    clause_items = labelled(rows)
+    clause_cv = cross_validate(clause_items, kind, l2=l2)
+    comparison[f"{chosen} answering with the candidate (clause) instead of its sentence"] = figures(
+        clause_items, clause_cv["picks"], clause_cv["conf"], 0.5)
+    app_answer.REPLY_GRANULARITY = "sentence"
+    del clause_items
     # Final fit on everything; Platt and threshold on the out-of-fold tops (honest confidences).
     selector = fit_selector(items, l2=l2, kind=kind)
     oof = cv["oof"]
