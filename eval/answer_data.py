@@ -1,0 +1,165 @@
+"""Training data for the answer model: benchmark questions → their top passages → labelled candidates.
+
+Each question is retrieved through eval's cached index (as the app would answer it), its candidates
+(app/candidates.py) get their features, and each is labelled by whether the reply it makes holds a gold
+answer (accent- and case-folded, token-bounded). Used by eval/train_answer.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+K = 5  # passages the app answers from (max(top_k, 5))
+FOLDS = 5
+NON_EXTRACTIVE = {"đúng", "sai", "có", "không"}  # ALQAC true/false answers: no passage text holds them
+
+
+@dataclass
+class Item:
+    """One question with its labelled candidates."""
+
+    dataset: str
+    qid: str
+    question: str
+    answers: list[str]
+    qtype: str
+    X: np.ndarray
+    y: np.ndarray
+    texts: list[str]
+    sentence_of: list[int]  # candidate → sentence number, so the margin compares different sentences
+    naive: str  # the naive baseline's answer
+    fold: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def folded(text: str) -> str:
+    """Comparable form for containment: eval's normalize_answer, then accents folded."""
+    from eval.metrics import normalize_answer
+    from ingest.textnorm import fold_diacritics
+
+    return fold_diacritics(normalize_answer(text))
+
+
+def contains_gold(text: str, answers: list[str]) -> bool:
+    """Token-bounded: "3" is not in "2023"; case and accents do not matter."""
+    hay = f" {folded(text)} "
+    return any(g and f" {g} " in hay for g in (folded(a) for a in answers))
+
+
+def naive_answer(parsed, passages: list[dict]) -> str:
+    """The top passage's sentence with the most IDF-weighted question syllables (issue 13's baseline)."""
+    from app.question import folded_syllables
+    from ingest.chunk import split_sentences
+
+    if not passages:
+        return ""
+    best, best_score = "", -1.0
+    for para in passages[0]["text"].split("\n"):
+        for sentence in split_sentences(para):
+            own = set(folded_syllables(sentence))
+            score = sum(parsed.weight(t) for t in set(parsed.terms) if t in own)
+            if score > best_score:
+                best, best_score = sentence, score
+    return best
+
+
+# ---------------------------------------------------------------- data
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+
+
+def usable(question) -> bool:
+    """Extractive questions only: ALQAC's true/false and multiple-choice keys are not in any passage."""
+    kind = question.fields.get("question_type")
+    if kind in ("Đúng/Sai", "Trắc nghiệm"):
+        return False
+    return not question.answers or not all(a.strip().lower() in NON_EXTRACTIVE for a in question.answers)
+
+
+def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) -> tuple[list[tuple], dict]:
+    """(dataset, id, question, answers, parsed question, passages as the app sees them) per usable question."""
+    from app import question as qparse
+    from eval.datasets import load_dataset
+    from eval.run import corpus_hash, ensure_index, load_corpus
+    from index.retrieve import open_index
+
+    dataset = load_dataset(path)
+    questions = [q for q in dataset.questions if usable(q)][:limit]
+    articles, _ = load_corpus(dataset, None)
+    built = ensure_index(Path(settings.data_dir), articles, settings.index, embedder, corpus_hash(articles))
+    index = open_index(built.folder, embedder, settings.index, settings.retrieval)
+    places = sorted({p for d in index.manifest.documents.values() for p in d.get("places", [])})
+    rows = []
+    started = time.perf_counter()
+    for q in questions:
+        passages = index.retrieve(q.question, k=K, mode=mode)
+        plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
+                  "ranks": p.ranks} for p in passages]
+        rows.append((dataset.name, q.id, q.question, q.answers, qparse.parse(q.question, places, index.document_frequency),
+                     plain))
+    info = {"name": dataset.name, "path": str(path), "questions_used": len(rows),
+            "questions_in_file": len(dataset.questions),
+            "answerable": sum(bool(row[3]) for row in rows),
+            "files": {p.name: sha256(p) for p in dataset_files(path)},
+            "index_build": built.build_id, "retrieval_s": round(time.perf_counter() - started, 1)}
+    return rows, info
+
+
+def item_of(dataset: str, qid: str, question: str, answers: list[str], parsed, plain: list[dict]) -> Item:
+    """One question's candidates, each labelled by whether the reply the app would give for it holds a gold answer."""
+    from app.answer import reply_for
+    from app.candidates import candidates
+
+    cands = candidates(parsed, plain)
+    sentence_ids, seen, groups = [], {}, {}
+    for c in cands:
+        sentence_ids.append(seen.setdefault((c.passage_index, c.sentence), len(seen)))
+        groups.setdefault(sentence_ids[-1], []).append(c)
+    X = np.array([c.features for c in cands], dtype=np.float64).reshape(len(cands), -1)
+    # The label is on the reply the app would give for the candidate (cut to 400 characters, with
+    # its source), so a long sentence whose answer falls past the cut is not taught as right. With
+    # sentence replies every clause of a right sentence is right; the clause that holds the answer
+    # itself gets the full label and the others half, so the chosen clause (whose span the app
+    # shows) is the one that answers. Anything above 0 counts as right in the figures.
+    y = np.zeros(len(cands))
+    for n, (c, sid) in enumerate(zip(cands, sentence_ids)) if answers else ():
+        if contains_gold(reply_for(parsed, c, plain[c.passage_index], groups[sid])[0], answers):
+            y[n] = 1.0 if contains_gold(c.text, answers) else 0.5
+    return Item(dataset, qid, question, answers, parsed.qtype, X, y, [c.text for c in cands], sentence_ids,
+                naive_answer(parsed, plain))
+
+
+def labelled(rows: list[tuple]) -> list[Item]:
+    """Items of retrieved rows, ids made unique across sets, in their folds."""
+    items = [item_of(*row) for row in rows]
+    for i in items:  # question ids are unique within a set; make them unique across sets
+        i.qid = f"{i.dataset}:{i.qid}"
+    assign_folds(items, FOLDS)
+    return items
+
+
+def assign_folds(items: list[Item], folds: int) -> None:
+    """Fold by question id hash: stable across runs; Zalo's repeated question is one item already."""
+    for item in items:
+        item.fold = int(hashlib.sha256(f"{item.dataset}:{item.qid}".encode()).hexdigest(), 16) % folds
+
+
+# ---------------------------------------------------------------- fitting
