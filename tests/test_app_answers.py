@@ -58,7 +58,7 @@ _SENTENCE_MODEL_ANSWERS = pytest.mark.xfail(strict=True, reason=(
 
 @pytest.mark.parametrize("question", [
     "Huyện Yên Châu có bao nhiêu sản phẩm OCOP?",
-    pytest.param("Huyện Sông Mã có bao nhiêu sản phẩm OCOP?", marks=_SENTENCE_MODEL_ANSWERS),
+    "Huyện Sông Mã có bao nhiêu sản phẩm OCOP?",
     pytest.param("Ai là Bí thư Huyện ủy Mai Sơn?", marks=_LEARNED_STAGE_ANSWERS),
     pytest.param("Năm 2019 huyện Sông Mã tiêu thụ bao nhiêu tấn nhãn?", marks=_LEARNED_STAGE_ANSWERS),
 ])
