@@ -112,7 +112,7 @@ def test_chat_answers_with_highlighted_source(page, service):
     page.locator("#hd-copy").click()
     expect(page.locator("#hd-feedback-status")).to_contain_text("Đã sao chép câu trả lời")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("Có 20 sản phẩm OCOP") and "<" not in copied, copied
+    assert "có 20 sản phẩm OCOP" in copied and "<" not in copied, copied  # the reply text, no markup
     assert f"\nNguồn: [1] {expected['sources'][0]['title']}" in copied
 
 
@@ -134,12 +134,12 @@ def test_example_question_gets_an_answer(page, service):
 def test_follow_up_and_new_conversation(page):
     from playwright.sync_api import expect
 
-    ask(page, "Tà Tổng có bao nhiêu đảng viên?")
+    ask(page, "Mai Sơn có bao nhiêu trường đạt chuẩn quốc gia?")
     ask(page, "Mai Son co bao nhieu san pham OCOP?", n_replies=2)
     shot(page, "04-two-questions")
     page.get_by_role("button", name="Cuộc trò chuyện mới").click()
     expect(page.locator("#hd-chat .hd-reply")).to_have_count(0)
-    expect(page.locator("#hd-chat")).not_to_contain_text("Tà Tổng")
+    expect(page.locator("#hd-chat")).not_to_contain_text("trường đạt chuẩn")
     ask(page, OCOP_QUESTION)  # the chat still works after clearing
 
 
