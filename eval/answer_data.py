@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embed import sha256_file
+
 K = 5  # passages the app answers from (max(top_k, 5))
 FOLDS = 5
 NON_EXTRACTIVE = {"đúng", "sai", "có", "không"}  # ALQAC true/false answers: no passage text holds them
@@ -74,14 +76,6 @@ def naive_answer(parsed, passages: list[dict]) -> str:
 # ---------------------------------------------------------------- data
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
 
@@ -118,7 +112,7 @@ def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) 
     info = {"name": dataset.name, "path": str(path), "questions_used": len(rows),
             "questions_in_file": len(dataset.questions),
             "answerable": sum(bool(row[3]) for row in rows),
-            "files": {p.name: sha256(p) for p in dataset_files(path)},
+            "files": {p.name: sha256_file(p) for p in dataset_files(path)},
             "index_build": built.build_id, "retrieval_s": round(time.perf_counter() - started, 1)}
     return rows, info
 
