@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.metrics import contains_gold
 from index.embed import sha256_file
 
 K = 5  # passages the app answers from (max(top_k, 5))
@@ -40,20 +41,6 @@ class Item:
 
 
 # ---------------------------------------------------------------- scoring
-
-
-def folded(text: str) -> str:
-    """Comparable form for containment: eval's normalize_answer, then accents folded."""
-    from eval.metrics import normalize_answer
-    from ingest.textnorm import fold_diacritics
-
-    return fold_diacritics(normalize_answer(text))
-
-
-def contains_gold(text: str, answers: list[str]) -> bool:
-    """Token-bounded: "3" is not in "2023"; case and accents do not matter."""
-    hay = f" {folded(text)} "
-    return any(g and f" {g} " in hay for g in (folded(a) for a in answers))
 
 
 def naive_answer(parsed, passages: list[dict]) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.answer_data import FOLDS, K, Item, contains_gold, labelled, retrieve_rows
+from eval.answer_data import FOLDS, K, Item, labelled, retrieve_rows
+from eval.metrics import auroc, contains_gold
 
 BENCHMARKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 DEFAULT_SETS = ("zalo-qa/zalo_qa_squad2.json", "vinewsqa-dev", "alqac-legal")
@@ -163,16 +164,6 @@ def choose_threshold(conf: list[float], items: list[Item], target: float = ANSWE
 
 
 # ---------------------------------------------------------------- measuring
-
-
-def auroc(scores: list[float], labels: list[bool]) -> float | None:
-    """Probability that a right answer gets a higher confidence than a wrong one (ties count half)."""
-    pos = np.array([s for s, lab in zip(scores, labels) if lab])
-    neg = np.array([s for s, lab in zip(scores, labels) if not lab])
-    if not len(pos) or not len(neg):
-        return None
-    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(wins / (len(pos) * len(neg)))
 
 
 def figures(items: list[Item], picks: dict, conf: dict, threshold: float) -> dict:
