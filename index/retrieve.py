@@ -133,10 +133,7 @@ class LoadedIndex:
         return [(node_id, score) for node_id, score, _ in fuse(rankings, self.manifest.rrf_k)[:depth]]
 
     def _top(self, scores: np.ndarray, depth: int) -> list[tuple[str, float]]:
-        depth = min(depth, len(scores))
-        top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.node_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(self.node_ids[i], float(scores[i])) for i in top_rows(scores, depth)]
 
     def dense_ranking(self, query: str, depth: int, allowed_ids: set[str] | None = None) -> list[tuple[str, float]]:
         """(node id, score) from the vector store's own query. Not through llama-index's retriever: it
