@@ -37,12 +37,16 @@ class AnswerModel:
 
     def logits(self, matrix: np.ndarray) -> np.ndarray:
         """One score per candidate row (features in FEATURES order)."""
+        # A feature the index cannot give (NaN: no sentence vectors) reads as its training mean.
+        matrix = np.where(np.isnan(matrix), self.mean, matrix)
         return ((matrix - self.mean) / self.scale) @ self.weights + self.bias
 
     def confidence(self, top: float, margin: float, row) -> float:
         """Calibrated probability that the best candidate (logit `top`, `margin` over the best of
         another sentence, feature vector `row`) answers the question."""
-        x = np.concatenate([[top, margin], np.asarray(row, float)[self.confidence_features], [1.0]])
+        row = np.asarray(row, float)
+        row = np.where(np.isnan(row), self.mean, row)[self.confidence_features]
+        x = np.concatenate([[top, margin], row, [1.0]])
         return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ self.platt, -30, 30)))))
 
 

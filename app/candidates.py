@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 
 from app.question import STOPWORDS, ParsedQuestion, folded_syllables
-from ingest.chunk import split_sentences
+from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
 
-FEATURE_VERSION = "answer-features-v4"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v5"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -26,6 +26,7 @@ FEATURES = (
     "places_ok", "places_own", "best_cov_passage", "capitals_log", "capital_near", "proximity",
     "naive_pick", "sentence_best_in_passage", "sentence_cov_rr",
     "top_score", "top_gap", "score_diff", "article_rr", "in_dense", "cov_own_vs_passage", "places_named_ok",
+    "sem", "sem_gap_best", "sem_rr", "sem_best",
     *(f"q_{t}" for t in QTYPES), *(f"hit_{t}" for t in QTYPES), "hit_percent",
 )
 # Features whose weight depends on what is asked: one copy per question type (zero for other types).
@@ -213,6 +214,12 @@ def _hits(question: ParsedQuestion, flags: dict[str, float], title_has_place: bo
     return out
 
 
+def passage_inputs(passages) -> list[dict]:
+    """What the answer stage reads of retrieved passages (index.retrieve.Passage), as plain dicts."""
+    return [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
+             "ranks": p.ranks, "sentence_scores": p.sentence_scores} for p in passages]
+
+
 def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate]:
     """Every sentence and clause of the passages ({"text", "title", "score", "ranks"}) with its features."""
     if not passages:
@@ -229,7 +236,11 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     for rank, passage in enumerate(passages):
         title = passage.get("title", "") or ""
         title_tokens = set(folded_syllables(title))
-        sentences = [s for para in passage["text"].split("\n") for s in split_sentences(para)]
+        sentences = passage_sentences(passage["text"])
+        # The question's cosine to each sentence, from the index's sentence vectors; NaN when the
+        # build has none (the model then reads the feature as its training mean: no evidence).
+        sims = passage.get("sentence_scores")
+        sims = sims if sims is not None and len(sims) == len(sentences) else [math.nan] * len(sentences)
         sentence_tokens = [folded_syllables(s) for s in sentences]
         passage_tokens = set(t for toks in sentence_tokens for t in toks)
         haystack = " " + " ".join(folded_syllables(title + " " + passage["text"])) + " "
@@ -284,6 +295,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                     "is_sentence": float(text is texts[0]),
                     "sentence_pos": position / max(1, len(sentences) - 1),
                     "first_sentence": float(position == 0),
+                    "sem": float(sims[position]),
                     "numbers_own": (sum(n in {t.lstrip("0") for t in own} for n in numbers) / len(numbers))
                     if numbers else 1.0,
                     "proximity": _proximity(set(terms), tokens),
@@ -301,6 +313,10 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             f["naive_pick"] = float(c.sentence == naive)
         rows.extend(passage_rows)
     best = max((f["cov_own"] for _, f in rows), default=0.0)
+    sems = [f["sem"] for _, f in rows if not math.isnan(f["sem"])]
+    best_sem = max(sems, default=math.nan)
+    sem_order = sorted(set(sems), reverse=True)
+    sem_place = {v: n for n, v in enumerate(sem_order)}
     # Where the candidate's sentence ranks by question coverage among all sentences (1, 1/2, 1/3…).
     order = sorted({round(f["cov_sentence"], 9) for _, f in rows}, reverse=True)
     place = {v: n for n, v in enumerate(order)}
@@ -308,6 +324,9 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     for candidate, f in rows:
         f["sentence_cov_rr"] = 1.0 / (1 + place[round(f["cov_sentence"], 9)])
         f["cov_gap_best"] = f["cov_own"] - best
+        f["sem_gap_best"] = f["sem"] - best_sem
+        f["sem_rr"] = math.nan if math.isnan(f["sem"]) else 1.0 / (1 + sem_place[f["sem"]])
+        f["sem_best"] = best_sem
         for t in QTYPES:
             for name in _BY_TYPE:
                 f[f"x_{t}_{name}"] = f[name] if question.qtype == t else 0.0

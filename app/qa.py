@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app import answer, followup
 from app import question as qparse
+from app.candidates import passage_inputs
 from app.config import Settings
 from app.filters import NO_MATCH
 from ingest.textnorm import normalize_text
@@ -152,8 +153,7 @@ class QAService:
         passages = index.retrieve(question, k=max(k, 5), mode=mode, doc_ids=doc_ids)
         t1 = time.perf_counter()
         parsed = qparse.parse(question, places, index.document_frequency)
-        plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
-                  "ranks": p.ranks} for p in passages]
+        plain = passage_inputs(passages)
         # Answers come from the top passages users see, however many sources the caller wants listed.
         extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)])
         t2 = time.perf_counter()

@@ -78,6 +78,7 @@ def usable(question) -> bool:
 def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) -> tuple[list[tuple], dict]:
     """(dataset, id, question, answers, parsed question, passages as the app sees them) per usable question."""
     from app import question as qparse
+    from app.candidates import passage_inputs
     from eval.datasets import load_dataset
     from eval.run import corpus_hash, ensure_index, load_corpus
     from index.retrieve import open_index
@@ -92,8 +93,7 @@ def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) 
     started = time.perf_counter()
     for q in questions:
         passages = index.retrieve(q.question, k=K, mode=mode)
-        plain = [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
-                  "ranks": p.ranks} for p in passages]
+        plain = passage_inputs(passages)
         rows.append((dataset.name, q.id, q.question, q.answers, qparse.parse(q.question, places, index.document_frequency),
                      plain))
     info = {"name": dataset.name, "path": str(path), "questions_used": len(rows),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EVAL_CACHE = "eval-cache"
-CACHE_FORMAT = "eval-index-v2"  # bump when what goes into a cached eval index changes
+CACHE_FORMAT = "eval-index-v3"  # bump when what goes into a cached eval index changes
 
 
 class UsageError(Exception):

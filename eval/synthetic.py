@@ -121,7 +121,10 @@ def run_synthetic(size: int, dimension: int, max_seq_length: int, settings: dict
     from index.retrieve import open_index
     from index.settings import IndexSettings
 
-    index_settings = IndexSettings(**{**settings, "context_fields": tuple(settings["context_fields"])})
+    # Sentence vectors serve the answer stage, which the scale runs do not measure (at 1M chunks they
+    # would be ~10M random vectors, 7.7 GB): retrieval is what these figures are about.
+    index_settings = IndexSettings(**{**settings, "context_fields": tuple(settings["context_fields"]),
+                                      "sentence_vectors": False})
     vocab = json.loads(Path(vocab_path).read_text(encoding="utf-8"))
     data_dir = Path(work_dir)
     embedder = make_random_embedder(dimension, max_seq_length, seed, tokens_per_word)

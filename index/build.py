@@ -23,6 +23,7 @@ from index import tokenize
 from index.fusion import FusionWeights
 from index.embcache import EmbeddingCache
 from index.manifest import Manifest
+from index.sentences import BATCH as SENTENCE_BATCH, write_sentence_vectors
 from index.settings import IndexSettings
 
 INDEX_DIR = "index"
@@ -84,7 +85,7 @@ def embed_text(record: ChunkRecord) -> str:
 
 
 def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: bool = True,
-                desc: str = "Nhúng đoạn văn (embedding)"):
+                desc: str = "Nhúng đoạn văn (embedding)", batch: int = INGEST_BATCH, unit: str = "đoạn"):
     """Vectors for texts, computing only what the cache lacks (longest first, so batches pad little).
 
     Returns (vectors, reused, computed)."""
@@ -96,8 +97,7 @@ def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: boo
     for i, vec in cached.items():
         vectors[i] = vec
     missing = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
-    batch = INGEST_BATCH
-    with tqdm(total=len(missing), desc=desc, unit="đoạn", disable=not progress or not missing) as bar:
+    with tqdm(total=len(missing), desc=desc, unit=unit, disable=not progress or not missing) as bar:
         for start in range(0, len(missing), batch):
             ids = missing[start : start + batch]
             new = embedder.encode([texts[i] for i in ids], is_query=False, batch_size=batch)
@@ -198,6 +198,10 @@ def build_index(
         cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite", embedder.info.fingerprint, embedder.info.dimension)
         try:
             vectors, reused, computed = embed_texts([embed_text(r) for r in records], embedder, cache, progress)
+            sentences = {}
+            if settings.sentence_vectors:
+                sentences = write_sentence_vectors(tmp, [r.text for r in records], lambda texts: embed_texts(
+                    texts, embedder, cache, progress, "Nhúng câu (sentence embedding)", SENTENCE_BATCH, "câu"))
         finally:
             cache.close()
         vector_index = _write_vector_index(tmp, records, by_id, vectors, embedder, settings)
@@ -216,6 +220,7 @@ def build_index(
             dense_weight=weights.dense,
             rrf_k=settings.rrf_k,
             fusion=weights.to_dict(),
+            sentences=sentences,
             vector_store=settings.vector_store,
             vector_index=vector_index,
             documents={
@@ -236,6 +241,7 @@ def build_index(
         raise
     _remove_old_builds(builds, keep=build_id)
     stats = {"chunks": len(records), "embedded": computed, "reused_vectors": reused,
+             "sentences": sentences.get("count", 0), "sentences_embedded": sentences.get("embedded", 0),
              "seconds": round(time.perf_counter() - started, 2)}
     return manifest, stats
 

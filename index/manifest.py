@@ -39,6 +39,7 @@ class Manifest:
     settings: dict = field(default_factory=dict)  # IndexSettings as given, to notice a changed config cheaply
     created_at: str = ""
     fusion: dict = field(default_factory=dict)  # FusionWeights.to_dict(); {} = built before score fusion (RRF)
+    sentences: dict = field(default_factory=dict)  # index/sentences.py's record; {} = no sentence vectors
     format_version: int = FORMAT_VERSION
 
     def save(self, folder: Path) -> None:

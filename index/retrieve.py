@@ -33,6 +33,7 @@ class Passage:
     score: float
     metadata: dict = field(default_factory=dict)
     ranks: dict = field(default_factory=dict)  # rank in each retriever that found it, 1-based
+    sentence_scores: list[float] | None = None  # cosine of the question to each sentence (index/sentences.py)
 
 
 @dataclass
@@ -74,6 +75,12 @@ class LoadedIndex:
         self.articles = None
         if (folder / fusion.ARTICLE_FIELD).is_dir():
             self.articles = fusion.ArticleFields(folder, load_bm25)
+        self.sentences = None  # builds from before sentence vectors (or built without them) have none
+        if manifest.sentences:
+            from index.sentences import SentenceVectors
+
+            self.sentences = SentenceVectors(folder, manifest.sentences)
+        self._query_vector: tuple[str, list[float]] | None = None
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:
         """(chunks containing the accent-folded term, all chunks): for weighting question terms."""
@@ -163,7 +170,11 @@ class LoadedIndex:
         return self._rows[node_id]
 
     def query_embedding(self, query: str) -> list[float]:
-        return self.embedder.get_query_embedding(query)
+        # Kept for the question's sentence scores after the dense search (one encoding per question).
+        memo = self._query_vector  # read once: other threads may replace it meanwhile
+        if memo is None or memo[0] != query:
+            memo = self._query_vector = (query, self.embedder.get_query_embedding(query))
+        return memo[1]
 
     def node_id_of(self, row_id: str) -> str:
         """The node id llama-index recorded for a vector store's row id when the build added it."""
@@ -191,10 +202,16 @@ class LoadedIndex:
         else:
             fused = self._score_fusion(query, model_query, mode, depth, allowed, allowed_ids, forms)
         if self.reranker is None:
-            return [self._passage(node_id, score, ranks) for node_id, score, ranks in fused[:k]]
-        candidates = [self._passage(node_id, score, ranks)
-                      for node_id, score, ranks in fused[: max(k, self.reranker.depth)]]
-        return self.reranker.rerank(model_query, candidates)[:k]
+            passages = [self._passage(node_id, score, ranks) for node_id, score, ranks in fused[:k]]
+        else:
+            candidates = [self._passage(node_id, score, ranks)
+                          for node_id, score, ranks in fused[: max(k, self.reranker.depth)]]
+            passages = self.reranker.rerank(model_query, candidates)[:k]
+        if self.sentences is not None and passages:
+            vector = self.query_embedding(model_query)
+            for p in passages:
+                p.sentence_scores = self.sentences.similarities(self.row_of(p.node_id), vector)
+        return passages
 
     def _rrf(self, query, model_query, mode, depth, allowed, allowed_ids, forms) -> list[tuple[str, float, dict]]:
         """Weighted reciprocal rank fusion of chunk BM25 and dense (builds made before score fusion)."""

@@ -56,6 +56,12 @@ class IndexSettings:
         None,
         "Weight of BM25 over whole articles in the zscore fusion (chunk BM25 = 1). None = the fitted value.",
     )
+    sentence_vectors: bool = setting(
+        True,
+        "Embed every sentence of every chunk at build time (float16, ~0.8 KB a sentence) so the answer stage "
+        "reads how close each candidate sentence is to the question (docs/answers.md). About doubles the "
+        "embedding time of an ingest; off for very large corpora (answers then use the other signals).",
+    )
     rrf_k: int = setting(60, "Reciprocal-rank-fusion constant (fusion = rrf).")
     vector_store: str = setting(
         "faiss", "Vector store behind llama-index: faiss (embedded, in the index folder) or qdrant (see qdrant_*)."

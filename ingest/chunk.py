@@ -100,3 +100,9 @@ def chunk_paragraphs(
             carried += count(sentences[back])
         start = back
     return chunks
+
+
+def passage_sentences(text: str) -> list[str]:
+    """A passage's sentences, paragraph by paragraph: what the answer stage offers as candidates and
+    what the index embeds one by one (index/sentences.py), so the two line up row for row."""
+    return [s for para in text.split("\n") for s in split_sentences(para)]

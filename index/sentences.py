@@ -1,0 +1,54 @@
+"""Sentence vectors: every sentence of every chunk embedded once at build time, for the answer stage.
+
+The answer model reads how close the question is to each candidate sentence (docs/answers.md). At
+question time that cost 225–285 ms for 8 sentences on the engine; against vectors stored here it is
+one small matrix product. Sentences are split as the answer stage splits a passage
+(ingest.chunk.passage_sentences), so sentence j of chunk row r is vector offsets[r] + j.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunk import passage_sentences
+
+SPLITTER = "ingest.chunk passage_sentences v1"
+VECTORS = "sentence_vectors.npy"
+OFFSETS = "sentence_offsets.npy"
+BATCH = 64  # short texts: the engine packs a batch into one pass (80 sentences/s at 1,000 per call)
+
+
+def sentence_rows(chunk_texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """(every chunk's sentences in order, offsets: chunk r's sentences are rows offsets[r]:offsets[r+1])."""
+    texts, offsets = [], [0]
+    for text in chunk_texts:
+        texts += [s.strip() for s in passage_sentences(text)]
+        offsets.append(len(texts))
+    return texts, np.asarray(offsets, dtype=np.int64)
+
+
+def write_sentence_vectors(folder: Path, chunk_texts: list[str], embed) -> dict:
+    """Embed the chunks' sentences with `embed(texts) -> (vectors, reused, computed)` (the build's
+    cached embedding) and save them as float16; returns the manifest's record of them."""
+    texts, offsets = sentence_rows(chunk_texts)
+    vectors, reused, computed = embed(texts)
+    np.save(folder / VECTORS, np.asarray(vectors, dtype=np.float16))
+    np.save(folder / OFFSETS, offsets)
+    return {"splitter": SPLITTER, "count": len(texts), "embedded": computed, "reused_vectors": reused}
+
+
+class SentenceVectors:
+    """A build's sentence vectors, memory-mapped."""
+
+    def __init__(self, folder: Path, record: dict):
+        if record.get("splitter") != SPLITTER:
+            raise ValueError(f"sentence vectors split by {record.get('splitter')!r}, this code splits by {SPLITTER!r}")
+        self.vectors = np.load(folder / VECTORS, mmap_mode="r")
+        self.offsets = np.load(folder / OFFSETS)
+
+    def similarities(self, row: int, query_vector) -> list[float]:
+        """Cosine of the query to each sentence of chunk `row` (vectors are unit length)."""
+        block = np.asarray(self.vectors[self.offsets[row]: self.offsets[row + 1]], dtype=np.float32)
+        return [round(float(v), 5) for v in block @ np.asarray(query_vector, dtype=np.float32)]
