@@ -1,4 +1,4 @@
-"""`hoidap fit-fusion`: fit the fusion weights (dense, whole-article BM25) for the configured model.
+"""`hoidap fit-fusion`: fit the fusion weights (dense, whole-article BM25, closest sentence) for the model.
 
 Each shared benchmark is indexed as `hoidap eval` indexes it (same cache), every question's fusion
 signals come from the index's own code (LoadedIndex.signals), and a grid search picks the weights
@@ -20,14 +20,14 @@ from eval.runinfo import _now, git_sha
 DEFAULT_SETS = ("vinewsqa-dev", "alqac-legal", "zalo-qa/zalo_qa_squad2.json")
 DENSE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.61, 0.1))
 ARTICLE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.01, 0.1))
+SENTENCE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 3.01, 0.25))
 FOLDS = 5
 DEPTH = 50  # what LoadedIndex.retrieve standardises over
-SIGNALS = ("bm25", "article", "dense")
 
 
 def question_signals(index, question: str) -> tuple[list[str], np.ndarray]:
     """(doc id of each candidate chunk, z-scored evidence per signal: rows × SIGNALS)."""
-    from index.retrieve import standardise
+    from index.fusion import SIGNALS, standardise
 
     forms = index.query_forms(question)
     model_query = " ".join(forms.restored) if forms.restored else question
@@ -53,13 +53,25 @@ def ranking_metrics(docs: list[str], scores: np.ndarray, relevant: set[str], k: 
 
 
 def grid_scores(items, grid) -> np.ndarray:
-    """items: (docs, matrix, relevant) per question → (len(grid), questions, 2) MRR@10 and R@10."""
+    """items: (docs, matrix, relevant) per question; grid: (dense, article, sentence) weights →
+    (len(grid), questions, 2) MRR@10 and R@10, every grid point at once (same figures as ranking_metrics:
+    an article ranks by its best chunk, ties in chunk-row order, which is doc-id order)."""
+    weights = np.array([[1.0, article, dense, sentence] for dense, article, sentence in grid], dtype="float32").T
     out = np.zeros((len(grid), len(items), 2))
-    for g, (dense, article) in enumerate(grid):
-        w = np.array([1.0, article, dense], dtype="float32")
-        for q, (docs, matrix, relevant) in enumerate(items):
-            if len(docs):
-                out[g, q] = ranking_metrics(docs, matrix @ w, relevant)
+    for q, (docs, matrix, relevant) in enumerate(items):
+        if not len(docs):
+            continue
+        names, doc_of = np.unique(np.asarray(docs), return_inverse=True)
+        best = np.full((len(names), len(grid)), -np.inf, dtype="float32")
+        np.maximum.at(best, doc_of, matrix[:, : weights.shape[0]] @ weights)
+        first = np.full(len(grid), np.inf)
+        found = np.zeros(len(grid))
+        for j in np.flatnonzero(np.isin(names, list(relevant))):
+            rank = 1 + (best > best[j]).sum(0) + (best[:j] == best[j]).sum(0)
+            first = np.minimum(first, rank)
+            found += rank <= 10
+        out[:, q, 0] = np.where(first <= 10, 1.0 / first, 0.0)
+        out[:, q, 1] = found / max(1, len(relevant))
     return out
 
 
@@ -82,7 +94,7 @@ def cross_validate(per_set: dict[str, np.ndarray], grid, folds: int = FOLDS) -> 
             held[name][test] = scores[best, test]
     return {"per_dataset": {n: {"mrr@10": round(float(h[:, 0].mean()), 4), "recall@10": round(float(h[:, 1].mean()), 4)}
                             for n, h in held.items()},
-            "weights_per_fold": [{"dense": d, "article": a} for d, a in chosen]}
+            "weights_per_fold": [{"dense": d, "article": a, "sentence": w} for d, a, w in chosen]}
 
 
 def load_set(path: Path, settings, embedder, data_dir: Path):
@@ -109,7 +121,7 @@ def main(args) -> int:
     settings = load_settings(getattr(args, "data_dir", None), getattr(args, "config", None))
     embedder = embedder_for(settings.index)
     root = Path(args.benchmarks)
-    grid = [(d, a) for d in DENSE_GRID for a in ARTICLE_GRID]
+    grid = [(d, a, w) for d in DENSE_GRID for a in ARTICLE_GRID for w in SENTENCE_GRID]
     per_set, hashes = {}, {}
     t0 = time.perf_counter()
     for name in args.sets:
@@ -125,7 +137,7 @@ def main(args) -> int:
         per_set[name] = grid_scores(items, grid)
         print(f"hoidap fit-fusion: {name}: {len(items)} questions", file=sys.stderr)
     best = fit(per_set, grid)
-    dense, article = grid[best]
+    dense, article, sentence = grid[best]
 
     def at(point):
         g = grid.index(point)
@@ -133,13 +145,15 @@ def main(args) -> int:
                 for n, s in per_set.items()}
 
     record = {
-        "dense": dense, "article": article,
+        "dense": dense, "article": article, "sentence": sentence,
         "fitted_on": hashes,
-        "in_sample": at((dense, article)),
-        "bm25_chunks_only": at((0.0, 0.0)),
+        "in_sample": at((dense, article, sentence)),
+        "bm25_chunks_only": at((0.0, 0.0, 0.0)),
+        "without_sentence": at(max((p for p in grid if p[2] == 0.0),
+                                   key=lambda p: np.mean([s[grid.index(p), :, 0].mean() for s in per_set.values()]))),
         "cross_validated": cross_validate(per_set, grid),
         "objective": "mean over datasets of article-level MRR@10 (grid search)",
-        "grid": {"dense": list(DENSE_GRID), "article": list(ARTICLE_GRID)},
+        "grid": {"dense": list(DENSE_GRID), "article": list(ARTICLE_GRID), "sentence": list(SENTENCE_GRID)},
         "embedding_model": embedder.info.to_dict(),
         "command": " ".join(["hoidap", *sys.argv[1:]]),
         "git_sha": sha, "started_at": started, "finished_at": _now(),
@@ -150,7 +164,8 @@ def main(args) -> int:
     artefact.setdefault("method", "zscore")
     artefact.setdefault("models", {})[embedder.info.name] = record
     out.write_text(json.dumps(artefact, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: record[k] for k in ("dense", "article", "in_sample", "bm25_chunks_only", "cross_validated")},
+    print(json.dumps({k: record[k] for k in ("dense", "article", "sentence", "in_sample", "bm25_chunks_only",
+                                             "without_sentence", "cross_validated")},
                      ensure_ascii=False, indent=1))
     print(f"hoidap fit-fusion: wrote {out}", file=sys.stderr)
     return 0

@@ -1,7 +1,7 @@
 """Score fusion: each retriever's evidence z-scored over its own top list, added with fitted weights.
 
 Signals: BM25 over chunks, BM25 over whole articles (every chunk of an article shares its score),
-dense similarity. Weights per embedding model come from `fusion_weights.json`, written by
+dense similarity, and the question's closeness to a chunk's best sentence (index/sentences.py). Weights per embedding model come from `fusion_weights.json`, written by
 `hoidap fit-fusion` on the shared benchmarks (it records data hashes, command and git SHA).
 Leaves out how each signal is computed (index/retrieve.py).
 """
@@ -20,8 +20,9 @@ ARTICLE_FIELD_FOLDED = "bm25_article_folded"
 CHUNK_START = "article_chunk_start.npy"
 WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 METHODS = ("zscore", "rrf")
+SIGNALS = ("bm25", "article", "dense", "sentence")
 # A model nobody fitted: its evidence counts as much as BM25's.
-UNFITTED = {"dense": 1.0, "article": 0.0}
+UNFITTED = {"dense": 1.0, "article": 0.0, "sentence": 0.0}
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,10 @@ class FusionWeights:
     method: str  # zscore | rrf (builds from before score fusion)
     dense: float
     article: float
+    sentence: float = 0.0  # builds from before the sentence signal: 0
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "dense": self.dense, "article": self.article}
+        return {"method": self.method, "dense": self.dense, "article": self.article, "sentence": self.sentence}
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +50,8 @@ def weights_for(model_name: str, settings) -> FusionWeights:
     fitted = fitted_weights().get("models", {}).get(model_name, UNFITTED)
     dense = settings.dense_weight if settings.dense_weight is not None else fitted.get("dense", UNFITTED["dense"])
     article = settings.article_weight if settings.article_weight is not None else fitted.get("article", 0.0)
-    return FusionWeights(settings.fusion, float(dense), float(article))
+    sentence = settings.sentence_weight if settings.sentence_weight is not None else fitted.get("sentence", 0.0)
+    return FusionWeights(settings.fusion, float(dense), float(article), float(sentence))
 
 
 def zscores(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -93,3 +96,57 @@ def save_article_fields(folder: Path, article_tokens, folded_tokens, chunk_count
     for name, docs in ((ARTICLE_FIELD, article_tokens), (ARTICLE_FIELD_FOLDED, folded_tokens)):
         bm25_from_tokens(docs).save(str(folder / name), show_progress=False)
     np.save(folder / ARTICLE_FIELD / CHUNK_START, np.concatenate([[0], np.cumsum(chunk_counts)]).astype(np.int64))
+
+
+@dataclass
+class Signal:
+    """One retriever's evidence for the fusion: values for any chunk rows, its candidate rows (best
+    first), and the top scores that standardise it."""
+
+    name: str  # bm25 | article | dense
+    share: float  # of its name's evidence (a query searched in two BM25 fields gives each half)
+    values: object  # rows -> scores
+    candidates: np.ndarray
+    reference: np.ndarray | None  # None: the top `reference_depth` of its values over all candidates
+    rank_map: object = None  # () -> {row: rank}; default: position among the candidates
+    reference_depth: int = 0
+
+    def ranks(self) -> dict[int, int]:
+        if self.rank_map is not None:
+            return self.rank_map()
+        return {int(row): rank for rank, row in enumerate(self.candidates, 1)}
+
+
+def standardise(signals: list[Signal]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[int, dict]]:
+    """(candidate rows, z-scored evidence per signal name over those rows, {row: {name: rank}})."""
+    candidates = [signal.candidates for signal in signals if len(signal.candidates)]
+    if not candidates:
+        return np.zeros(0, dtype=np.int64), {}, {}
+    rows = np.unique(np.concatenate(candidates))
+    z: dict[str, np.ndarray] = {}
+    ranks: dict[int, dict] = {}
+    for signal in signals:
+        values = signal.values(rows)
+        reference = signal.reference
+        if reference is None:
+            reference = np.sort(values)[::-1][: signal.reference_depth]
+        z[signal.name] = z.get(signal.name, 0.0) + signal.share * zscores(values, reference)
+        for row, rank in signal.ranks().items():
+            ranks.setdefault(row, {}).setdefault(signal.name, rank)
+    return rows, z, ranks
+
+
+def fuse(rankings: dict[str, tuple[float, list[tuple[str, float]]]], rrf_k: int) -> list[tuple[str, float, dict]]:
+    """Weighted reciprocal rank fusion; a single ranking keeps its own order and scores."""
+    active = {name: r for name, r in rankings.items() if r[0] > 0}
+    if len(active) == 1:
+        name, (_, ranking) = next(iter(active.items()))
+        return [(node_id, score, {name: rank}) for rank, (node_id, score) in enumerate(ranking, 1)]
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict] = {}
+    for name, (weight, ranking) in active.items():
+        for rank, (node_id, _) in enumerate(ranking, 1):
+            scores[node_id] = scores.get(node_id, 0.0) + weight / (rrf_k + rank)
+            ranks.setdefault(node_id, {})[name] = rank
+    ordered = sorted(scores, key=lambda n: -scores[n])
+    return [(n, round(scores[n], 6), ranks[n]) for n in ordered]

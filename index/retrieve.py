@@ -17,7 +17,7 @@ import numpy as np
 from ingest.textnorm import fold_diacritics, has_diacritics
 from index import fusion, tokenize
 from index.build import current_build
-from index.fusion import top_rows, zscores
+from index.fusion import SIGNALS, Signal, fuse, standardise, top_rows
 from index.settings import RetrievalSettings, changed_settings
 from index.manifest import IndexMismatch, IndexMissing, Manifest, check_compatible, expected_build
 
@@ -184,7 +184,8 @@ class LoadedIndex:
     def fusion(self) -> fusion.FusionWeights:
         """How this build fuses: recorded at build time; builds from before score fusion used RRF."""
         record = self.manifest.fusion or {"method": "rrf", "dense": self.manifest.dense_weight, "article": 0.0}
-        return fusion.FusionWeights(record["method"], float(record["dense"]), float(record["article"]))
+        return fusion.FusionWeights(record["method"], float(record["dense"]), float(record["article"]),
+                                    float(record.get("sentence", 0.0)))
 
     # -- fused -------------------------------------------------------------------------------
     def retrieve(self, query: str, k: int = 5, mode: str = "hybrid", doc_ids: set[str] | None = None,
@@ -227,7 +228,8 @@ class LoadedIndex:
         """Chunks ranked by the weighted sum of z-scored chunk BM25, article BM25 and dense similarity."""
         weights = self.fusion
         share = {"bm25": 1.0, "article": weights.article,
-                 "dense": 1.0 if mode == "dense" else weights.dense if mode == "hybrid" else 0.0}
+                 "dense": 1.0 if mode == "dense" else weights.dense if mode == "hybrid" else 0.0,
+                 "sentence": weights.sentence if mode == "hybrid" else 0.0}
         signals = self.signals(query, model_query, depth, {n for n, w in share.items() if w > 0}, mode, allowed,
                                allowed_ids, forms)
         rows, z, ranks = standardise(signals)
@@ -237,7 +239,7 @@ class LoadedIndex:
         order = np.argsort(-total, kind="stable")
         return [(self.node_ids[rows[i]], round(float(total[i]), 6), ranks.get(int(rows[i]), {})) for i in order]
 
-    def signals(self, query: str, model_query: str, depth: int, names=("bm25", "article", "dense"), mode="hybrid",
+    def signals(self, query: str, model_query: str, depth: int, names=SIGNALS, mode="hybrid",
                 allowed=None, allowed_ids=None, forms: QueryForms | None = None) -> list["Signal"]:
         """Each retriever's evidence for the fusion (also what `hoidap fit-fusion` fits weights on).
 
@@ -265,6 +267,12 @@ class LoadedIndex:
 
                 top = np.array([r for r, _ in hits], dtype=np.int64)
                 signals.append(Signal("dense", 1.0, similarity, top, np.array([v for _, v in hits])))
+        if "sentence" in names and mode == "hybrid" and self.sentences is not None:
+            # No candidates of its own: it re-scores the others' by their closest sentence, standardised
+            # over the best `depth` of them.
+            vector = self.query_embedding(model_query)
+            signals.append(Signal("sentence", 1.0, lambda rows: self.sentences.best(rows, vector),
+                                  np.zeros(0, dtype=np.int64), None, reference_depth=depth))
         return signals
 
     def _article_signal(self, folded: bool, tokens: list[str], share: float, depth: int, allowed) -> "Signal":
@@ -294,39 +302,6 @@ class LoadedIndex:
         return Passage(node_id, meta.get("doc_id", ""), meta.get("title", ""), node.get_content(), score, meta, ranks)
 
 
-@dataclass
-class Signal:
-    """One retriever's evidence for the fusion: values for any chunk rows, its candidate rows (best
-    first), and the top scores that standardise it."""
-
-    name: str  # bm25 | article | dense
-    share: float  # of its name's evidence (a query searched in two BM25 fields gives each half)
-    values: object  # rows -> scores
-    candidates: np.ndarray
-    reference: np.ndarray
-    rank_map: object = None  # () -> {row: rank}; default: position among the candidates
-
-    def ranks(self) -> dict[int, int]:
-        if self.rank_map is not None:
-            return self.rank_map()
-        return {int(row): rank for rank, row in enumerate(self.candidates, 1)}
-
-
-def standardise(signals: list[Signal]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[int, dict]]:
-    """(candidate rows, z-scored evidence per signal name over those rows, {row: {name: rank}})."""
-    candidates = [signal.candidates for signal in signals if len(signal.candidates)]
-    if not candidates:
-        return np.zeros(0, dtype=np.int64), {}, {}
-    rows = np.unique(np.concatenate(candidates))
-    z: dict[str, np.ndarray] = {}
-    ranks: dict[int, dict] = {}
-    for signal in signals:
-        z[signal.name] = z.get(signal.name, 0.0) + signal.share * zscores(signal.values(rows), signal.reference)
-        for row, rank in signal.ranks().items():
-            ranks.setdefault(row, {}).setdefault(signal.name, rank)
-    return rows, z, ranks
-
-
 def _doc_freq(bm25, token: str) -> tuple[int, int]:
     """(chunks containing the token, all chunks) in a bm25s index, from its CSC column pointers."""
     column = bm25.vocab_dict.get(token)
@@ -335,22 +310,6 @@ def _doc_freq(bm25, token: str) -> tuple[int, int]:
         return 0, n_docs
     indptr = bm25.scores["indptr"]
     return int(indptr[column + 1] - indptr[column]), n_docs
-
-
-def fuse(rankings: dict[str, tuple[float, list[tuple[str, float]]]], rrf_k: int) -> list[tuple[str, float, dict]]:
-    """Weighted reciprocal rank fusion; a single ranking keeps its own order and scores."""
-    active = {name: r for name, r in rankings.items() if r[0] > 0}
-    if len(active) == 1:
-        name, (_, ranking) = next(iter(active.items()))
-        return [(node_id, score, {name: rank}) for rank, (node_id, score) in enumerate(ranking, 1)]
-    scores: dict[str, float] = {}
-    ranks: dict[str, dict] = {}
-    for name, (weight, ranking) in active.items():
-        for rank, (node_id, _) in enumerate(ranking, 1):
-            scores[node_id] = scores.get(node_id, 0.0) + weight / (rrf_k + rank)
-            ranks.setdefault(node_id, {})[name] = rank
-    ordered = sorted(scores, key=lambda n: -scores[n])
-    return [(n, round(scores[n], 6), ranks[n]) for n in ordered]
 
 
 def read_manifest(data_dir: Path, settings) -> Manifest:

@@ -48,6 +48,21 @@ class SentenceVectors:
         self.vectors = np.load(folder / VECTORS, mmap_mode="r")
         self.offsets = np.load(folder / OFFSETS)
 
+    def best(self, rows: np.ndarray, query_vector) -> np.ndarray:
+        """Each chunk row's highest sentence cosine to the query (0 for a chunk without sentences)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        sims = np.asarray(self.vectors[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)]
+                                                      or [np.zeros(0, dtype=np.int64)])], dtype=np.float32)
+        sims = sims @ np.asarray(query_vector, dtype=np.float32)
+        out = np.zeros(len(rows), dtype=np.float32)
+        filled = ends > starts
+        if filled.any():
+            # the blocks are consecutive in sims, so each chunk's maximum is a reduceat over its start
+            firsts = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])[filled]
+            out[filled] = np.maximum.reduceat(sims, firsts)
+        return out
+
     def similarities(self, row: int, query_vector) -> list[float]:
         """Cosine of the query to each sentence of chunk `row` (vectors are unit length)."""
         block = np.asarray(self.vectors[self.offsets[row]: self.offsets[row + 1]], dtype=np.float32)

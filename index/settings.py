@@ -62,6 +62,11 @@ class IndexSettings:
         "reads how close each candidate sentence is to the question (docs/answers.md). About doubles the "
         "embedding time of an ingest; off for very large corpora (answers then use the other signals).",
     )
+    sentence_weight: float | None = setting(
+        None,
+        "Weight, in the zscore fusion, of the question's cosine to a candidate chunk's closest sentence "
+        "(needs sentence_vectors). None = the fitted value.",
+    )
     rrf_k: int = setting(60, "Reciprocal-rank-fusion constant (fusion = rrf).")
     vector_store: str = setting(
         "faiss", "Vector store behind llama-index: faiss (embedded, in the index folder) or qdrant (see qdrant_*)."

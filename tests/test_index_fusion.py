@@ -5,7 +5,7 @@ import pytest
 
 from index import fusion
 from index.embed import sha256_file
-from index.retrieve import Signal, standardise
+from index.fusion import Signal, standardise
 from index.settings import IndexSettings
 from tests.conftest import REPO
 
@@ -59,3 +59,30 @@ def test_the_fitted_artefact_records_its_data_command_and_sha():
                 if path.exists():  # ../shared beside the repository, as in CI
                     assert sha256_file(path) == digest, path
         assert 0 <= record["dense"] <= 1.6 and 0 <= record["article"] <= 1.0
+
+
+def test_the_grid_search_scores_every_point_as_the_one_article_ranking_does():
+    from eval.fit_fusion import grid_scores, ranking_metrics
+
+    rng = np.random.default_rng(3)
+    items = []
+    for q in range(40):
+        rows = int(rng.integers(1, 30))
+        docs = [f"doc{int(d):02d}" for d in sorted(rng.integers(0, 12, rows))]
+        matrix = rng.normal(size=(rows, 4)).astype("float32")
+        matrix[rows // 2:, 3] = matrix[: rows - rows // 2, 3]  # some ties
+        items.append((docs, matrix, {f"doc{int(rng.integers(0, 12)):02d}", "doc99"} if q % 3 == 0
+                      else {f"doc{int(rng.integers(0, 12)):02d}"}))
+    grid = [(0.0, 0.0, 0.0), (1.3, 0.7, 0.0), (0.6, 0.4, 1.5), (0.0, 1.0, 3.0)]
+    fast = grid_scores(items, grid)
+    for g, (dense, article, sentence) in enumerate(grid):
+        w = np.array([1.0, article, dense, sentence], dtype="float32")
+        slow = np.array([ranking_metrics(d, m @ w, rel) for d, m, rel in items])
+        assert np.allclose(fast[g], slow), g
+
+
+def test_a_configured_sentence_weight_wins_and_old_manifests_weigh_it_zero():
+    weights = fusion.weights_for("some/unfitted-model", IndexSettings(sentence_weight=1.5))
+    assert weights.sentence == 1.5 and weights.to_dict()["sentence"] == 1.5
+    old = fusion.FusionWeights("zscore", 1.3, 0.7)  # a manifest from before the sentence signal
+    assert old.sentence == 0.0
