@@ -261,10 +261,18 @@ def _point_current(root: Path, build_id: str) -> None:
     os.replace(tmp_pointer, root / CURRENT)
 
 
+STALE_TMP_S = 24 * 3600  # a build folder still being written is younger than this
+
+
 def _remove_old_builds(builds: Path, keep: str) -> None:
+    """Older builds go; another process's build in progress (.tmp-*) stays unless it is a day old
+    (left by a killed ingest): two ingests into one data dir once deleted each other's folder."""
     for folder in builds.iterdir():
-        if folder.name != keep:
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder.name == keep:
+            continue
+        if folder.name.startswith(".tmp-") and time.time() - folder.stat().st_mtime < STALE_TMP_S:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def load_articles_of(build: Path) -> list[Article]:

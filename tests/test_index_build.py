@@ -180,3 +180,19 @@ def test_interrupted_ingest_leaves_the_previous_index_usable(tmp_path):
                          env=env, capture_output=True, text=True, cwd=REPO, check=True)
     answer = json.loads(out.stdout)
     assert answer["found"] and "20" in answer["answer"] and answer["sources"][0]["doc_id"] == OCOP_DOC
+
+
+def test_a_build_leaves_another_ingest_s_folder_in_progress_alone(tmp_path):
+    data = tmp_path / "data"
+    settings = load_settings(data_dir=data, env={})
+    run_ingest(settings, [SAMPLES / f"{OCOP_DOC}.txt"], progress=False)
+    builds = data / "index" / "builds"
+    working = builds / ".tmp-20261201-000000-aaaaaa"  # another process writing its build now
+    working.mkdir()
+    (working / "sentence_vectors.npy").write_bytes(b"")
+    killed = builds / ".tmp-20261130-000000-bbbbbb"  # left by an ingest killed a day ago
+    killed.mkdir()
+    os.utime(killed, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    run_ingest(settings, [SAMPLES], progress=False)
+    assert working.is_dir() and not killed.exists()
+    assert sorted(p.name for p in builds.iterdir()) == sorted([working.name, current_build(data).name])
