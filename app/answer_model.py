@@ -50,6 +50,13 @@ class AnswerModel:
         return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ self.platt, -30, 30)))))
 
 
+def reads_sentence_scores(index_model: str, model: AnswerModel | None = None) -> bool:
+    """Whether an index's sentence cosines mean what the answer model learned: only when the index
+    was embedded with the model it was trained with (MiniLM's cosines sit far lower than e5's)."""
+    model = model or load_model()
+    return model.record.get("training", {}).get("embedding_model") == index_model
+
+
 def from_record(record: dict) -> AnswerModel:
     """An AnswerModel from the artefact's JSON object; raises AnswerModelError when it does not fit."""
     if record.get("feature_version") != FEATURE_VERSION or list(record.get("features", [])) != list(FEATURES):

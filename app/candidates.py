@@ -214,10 +214,12 @@ def _hits(question: ParsedQuestion, flags: dict[str, float], title_has_place: bo
     return out
 
 
-def passage_inputs(passages) -> list[dict]:
-    """What the answer stage reads of retrieved passages (index.retrieve.Passage), as plain dicts."""
+def passage_inputs(passages, sentence_scores: bool = True) -> list[dict]:
+    """What the answer stage reads of retrieved passages (index.retrieve.Passage), as plain dicts;
+    without their sentence scores when those come from another model than the answer model's."""
     return [{"text": p.text, "title": p.title, "date": p.metadata.get("date", ""), "score": p.score,
-             "ranks": p.ranks, "sentence_scores": p.sentence_scores} for p in passages]
+             "ranks": p.ranks, "sentence_scores": p.sentence_scores if sentence_scores else None}
+            for p in passages]
 
 
 def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app import answer, followup
 from app import question as qparse
+from app.answer_model import reads_sentence_scores
 from app.candidates import passage_inputs
 from app.config import Settings
 from app.filters import NO_MATCH
@@ -153,7 +154,7 @@ class QAService:
         passages = index.retrieve(question, k=max(k, 5), mode=mode, doc_ids=doc_ids)
         t1 = time.perf_counter()
         parsed = qparse.parse(question, places, index.document_frequency)
-        plain = passage_inputs(passages)
+        plain = passage_inputs(passages, reads_sentence_scores(index.manifest.embed_model.get("name", "")))
         # Answers come from the top passages users see, however many sources the caller wants listed.
         extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)])
         t2 = time.perf_counter()
