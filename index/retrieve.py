@@ -75,11 +75,10 @@ class LoadedIndex:
         self.articles = None
         if (folder / fusion.ARTICLE_FIELD).is_dir():
             self.articles = fusion.ArticleFields(folder, load_bm25)
-        self.sentences = None  # builds from before sentence vectors (or built without them) have none
-        if manifest.sentences:
-            from index.sentences import SentenceVectors
+        from index.sentences import open_sentence_vectors
 
-            self.sentences = SentenceVectors(folder, manifest.sentences)
+        # None for builds from before sentence vectors, or built without them.
+        self.sentences = open_sentence_vectors(folder, manifest.sentences)
         self._query_vector: tuple[str, list[float]] | None = None
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:

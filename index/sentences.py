@@ -39,14 +39,26 @@ def write_sentence_vectors(folder: Path, chunk_texts: list[str], embed) -> dict:
     return {"splitter": SPLITTER, "count": len(texts), "embedded": computed, "reused_vectors": reused}
 
 
-class SentenceVectors:
-    """A build's sentence vectors, memory-mapped."""
+def open_sentence_vectors(folder: Path, record: dict) -> "SentenceVectors | None":
+    """A build's sentence vectors; None when it has none or split its sentences another way (answers
+    and fusion then go without them). Unreadable files are a broken index: say how to rebuild."""
+    if record.get("splitter") != SPLITTER:
+        return None
+    try:
+        return SentenceVectors(np.load(folder / VECTORS, mmap_mode="r"), np.load(folder / OFFSETS))
+    except (OSError, ValueError) as exc:
+        from index.manifest import IndexMismatch
 
-    def __init__(self, folder: Path, record: dict):
-        if record.get("splitter") != SPLITTER:
-            raise ValueError(f"sentence vectors split by {record.get('splitter')!r}, this code splits by {SPLITTER!r}")
-        self.vectors = np.load(folder / VECTORS, mmap_mode="r")
-        self.offsets = np.load(folder / OFFSETS)
+        raise IndexMismatch(f"Vectơ câu của chỉ mục ở {folder} không đọc được ({type(exc).__name__}). "
+                            "Chạy `hoidap ingest --rebuild` để dựng lại.") from exc
+
+
+class SentenceVectors:
+    """A build's sentence vectors (memory-mapped) and where each chunk's sentences start."""
+
+    def __init__(self, vectors: np.ndarray, offsets: np.ndarray):
+        self.vectors = vectors
+        self.offsets = offsets
 
     def best(self, rows: np.ndarray, query_vector) -> np.ndarray:
         """Each chunk row's highest sentence cosine to the query (0 for a chunk without sentences)."""

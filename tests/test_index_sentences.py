@@ -45,3 +45,16 @@ def test_an_index_built_without_sentence_vectors_still_answers(tmp_path, e5_embe
     assert service.index.sentences is None and not service.index.manifest.sentences
     result = service.ask("Mai Sơn có bao nhiêu sản phẩm OCOP?")
     assert result["found"] and "20 sản phẩm OCOP" in result["answer"], result["answer"]
+
+
+def test_unreadable_sentence_vectors_say_how_to_rebuild(tmp_path):
+    import pytest
+
+    from index.manifest import IndexMismatch
+    from index.sentences import SPLITTER, open_sentence_vectors
+
+    assert open_sentence_vectors(tmp_path, {}) is None  # built without them
+    assert open_sentence_vectors(tmp_path, {"splitter": "some other splitter"}) is None
+    (tmp_path / "sentence_vectors.npy").write_bytes(b"not an array")
+    with pytest.raises(IndexMismatch, match="hoidap ingest --rebuild"):
+        open_sentence_vectors(tmp_path, {"splitter": SPLITTER})
