@@ -1,9 +1,9 @@
 """Score fusion: each retriever's evidence z-scored over its own top list, added with fitted weights.
 
 Signals: BM25 over chunks, BM25 over whole articles (every chunk of an article shares its score),
-dense similarity, and the question's closeness to a chunk's best sentence (index/sentences.py). Weights per embedding model come from `fusion_weights.json`, written by
-`hoidap fit-fusion` on the shared benchmarks (it records data hashes, command and git SHA).
-Leaves out how each signal is computed (index/retrieve.py).
+dense similarity, and the question's closeness to a chunk's closest sentence (index/sentences.py).
+Weights per embedding model come from `fusion_weights.json`, written by `hoidap fit-fusion` on the
+shared benchmarks (data hashes, command, git SHA). How each signal is computed: index/retrieve.py.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class Signal:
     """One retriever's evidence for the fusion: values for any chunk rows, its candidate rows (best
     first), and the top scores that standardise it."""
 
-    name: str  # bm25 | article | dense
+    name: str  # one of SIGNALS
     share: float  # of its name's evidence (a query searched in two BM25 fields gives each half)
     values: object  # rows -> scores
     candidates: np.ndarray

@@ -1,8 +1,8 @@
-"""Sentence vectors: every sentence of every chunk embedded once at build time, for the answer stage.
+"""Sentence vectors: every sentence of every chunk embedded once at build time.
 
-The answer model reads how close the question is to each candidate sentence (docs/answers.md). At
-question time that cost 225–285 ms for 8 sentences on the engine; against vectors stored here it is
-one small matrix product. Sentences are split as the answer stage splits a passage
+Fusion reads each candidate chunk's closest sentence to the question (docs/retrieval.md), the answer
+model each candidate sentence's cosine (docs/answers.md). Encoding them per question cost 225–285 ms
+for 8 sentences on the engine; against vectors stored here it is one small matrix product. Sentences are split as the answer stage splits a passage
 (ingest.chunk.passage_sentences), so sentence j of chunk row r is vector offsets[r] + j.
 """
 
