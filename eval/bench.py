@@ -74,6 +74,7 @@ def bench_ingest_and_queries(settings, questions: list[str], rounds: int) -> dic
         encode_times.append((time.perf_counter() - t) * 1000)
     out["query_encoding_ms"] = pct(encode_times)
     out["dense_weight"] = service.index.manifest.dense_weight
+    out["fusion"] = service.index.manifest.fusion  # every weight the build fuses with
     from ingest.documents import load_articles
 
     articles = load_articles([SAMPLES_DIR]).articles
@@ -97,6 +98,12 @@ def _encoding(settings, count: int, questions: list[str]) -> dict:
 
 
 # ---------------------------------------------------------------- report
+
+
+def _weights(real: dict) -> str:
+    """The build's fusion weights as the report names them (older runs recorded only dense)."""
+    fusion = real.get("fusion") or {"dense": real.get("dense_weight")}
+    return ", ".join(f"{name} {fusion[name]}" for name in ("dense", "article", "sentence") if name in fusion)
 
 
 def _fmt(value, digits: int = 1) -> str:
@@ -133,8 +140,8 @@ def render_markdown(result: dict) -> str:
                   f"{_fmt(real['query_encoding_ms']['p95'])} ms |",
                   f"| peak memory (this process) | {_fmt(real['peak_rss_mb'])} MB |", "",
                   f"Warm latency in ms over {real['queries']['questions']} gold questions × {real['queries']['rounds']} "
-                  f"rounds, k = {real['queries']['k']}. Hybrid is what users get (dense weight "
-                  f"{real['dense_weight']} for this model).", "",
+                  f"rounds, k = {real['queries']['k']}. Hybrid is what users get (fused with "
+                  f"{_weights(real)} for this model).", "",
                   "| mode | retrieval p50 | retrieval p95 | answer p50 | answer p95 | end to end p50 | end to end p95 |",
                   "|---|---|---|---|---|---|---|"]
         for mode, stages in real["query_latency_ms"].items():

@@ -67,4 +67,6 @@ def test_bench_writes_its_report(tmp_path, monkeypatch):
 
     report = (out / "bench.md").read_text(encoding="utf-8")
     assert "random unit vectors" in report and run["git_sha"] in report and "Encoding speed" in report
+    fusion = real["fusion"]  # the weights the sample build fuses with, all of them named in the report
+    assert f"fused with dense {fusion['dense']}, article {fusion['article']}, sentence {fusion['sentence']}" in report
     assert (out / "bench.png").read_bytes()[:8] == PNG_MAGIC
