@@ -30,6 +30,11 @@ def test_retrieved_passages_carry_the_question_s_closeness_to_each_sentence(serv
     best = sentences[int(np.argmax(top.sentence_scores))]
     assert "20 sản phẩm OCOP" in best, best
     assert all(p.sentence_scores is not None for p in passages)
+    # ...and the answer stage reads them: the sample index is embedded with the answer model's model.
+    from app.answer_model import reads_sentence_scores
+
+    assert reads_sentence_scores(service.index.manifest.embed_model["name"])
+    assert not reads_sentence_scores("sentence-transformers/all-MiniLM-L6-v2")
 
 
 def test_an_index_built_without_sentence_vectors_still_answers(tmp_path, e5_embedder):
