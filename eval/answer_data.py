@@ -40,26 +40,6 @@ class Item:
     extra: dict = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- scoring
-
-
-def naive_answer(parsed, passages: list[dict]) -> str:
-    """The top passage's sentence with the most IDF-weighted question syllables (issue 13's baseline)."""
-    from app.question import folded_syllables
-    from ingest.chunk import split_sentences
-
-    if not passages:
-        return ""
-    best, best_score = "", -1.0
-    for para in passages[0]["text"].split("\n"):
-        for sentence in split_sentences(para):
-            own = set(folded_syllables(sentence))
-            score = sum(parsed.weight(t) for t in set(parsed.terms) if t in own)
-            if score > best_score:
-                best, best_score = sentence, score
-    return best
-
-
 # ---------------------------------------------------------------- data
 
 
@@ -76,9 +56,11 @@ def usable(question) -> bool:
 
 
 def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) -> tuple[list[tuple], dict]:
-    """(dataset, id, question, answers, parsed question, passages as the app sees them) per usable question."""
+    """(dataset, id, question, answers, parsed question, passages as the app sees them, the naive
+    answerer's sentence: eval/naive.py, as `hoidap eval` reports it) per usable question."""
     from app import question as qparse
     from app.candidates import passage_inputs
+    from eval import naive
     from eval.datasets import load_dataset
     from eval.run import corpus_hash, ensure_index, load_corpus
     from index.retrieve import open_index
@@ -95,7 +77,7 @@ def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) 
         passages = index.retrieve(q.question, k=K, mode=mode)
         plain = passage_inputs(passages)
         rows.append((dataset.name, q.id, q.question, q.answers, qparse.parse(q.question, places, index.document_frequency),
-                     plain))
+                     plain, naive.answer(q.question, [p.text for p in passages], index.document_frequency).sentence))
     info = {"name": dataset.name, "path": str(path), "questions_used": len(rows),
             "questions_in_file": len(dataset.questions),
             "answerable": sum(bool(row[3]) for row in rows),
@@ -104,7 +86,7 @@ def retrieve_rows(path: Path, settings, embedder, mode: str, limit: int | None) 
     return rows, info
 
 
-def item_of(dataset: str, qid: str, question: str, answers: list[str], parsed, plain: list[dict]) -> Item:
+def item_of(dataset: str, qid: str, question: str, answers: list[str], parsed, plain: list[dict], naive: str) -> Item:
     """One question's candidates, each labelled by whether the reply the app would give for it holds a gold answer."""
     from app.answer import claim_of, reply_for
     from app.candidates import candidates
@@ -127,7 +109,7 @@ def item_of(dataset: str, qid: str, question: str, answers: list[str], parsed, p
         if contains_gold(claim_of(reply_for(parsed, c, plain[c.passage_index], groups[sid])[0]), answers):
             y[n] = 1.0 if contains_gold(c.text, answers) else 0.5
     return Item(dataset, qid, question, answers, parsed.qtype, X, y, [c.text for c in cands], sentence_ids,
-                naive_answer(parsed, plain))
+                naive)
 
 
 def labelled(rows: list[tuple]) -> list[Item]:

@@ -36,23 +36,17 @@ def idf_weights(question: str, document_frequency: Callable[[str], tuple[int, in
     return weights
 
 
-def sentences_of(text: str) -> list[str]:
-    """The passage's sentences, paragraph by paragraph, as the chunker splits them."""
-    from ingest.chunk import split_sentences
-
-    return [s for line in text.split("\n") if line.strip() for s in split_sentences(line.strip())]
-
-
 def answer(question: str, passage_texts: list[str], document_frequency) -> NaiveAnswer:
     """The best sentence of the first passage; ties go to the earlier sentence."""
     from index.tokenize import folded_syllables
+    from ingest.chunk import passage_sentences
 
     if not passage_texts:
         return NaiveAnswer("", 0.0)
     weights = idf_weights(question, document_frequency)
     total = sum(weights.values())
     best, best_score = "", -1.0
-    for sentence in sentences_of(passage_texts[0]):
+    for sentence in passage_sentences(passage_texts[0]):
         present = set(folded_syllables(sentence))
         score = sum(w for term, w in weights.items() if term in present)
         if score > best_score:
