@@ -11,11 +11,11 @@ import math
 import re
 from dataclasses import dataclass
 
-from app.question import STOPWORDS, ParsedQuestion, folded_syllables
+from app.question import STOPWORDS, ParsedQuestion, folded_syllables, syllables
 from ingest.chunk import passage_sentences
-from ingest.textnorm import fold_diacritics
+from ingest.textnorm import fold_diacritics, fold_word
 
-FEATURE_VERSION = "answer-features-v5"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v6"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -26,7 +26,7 @@ FEATURES = (
     "places_ok", "places_own", "best_cov_passage", "capitals_log", "capital_near", "proximity",
     "naive_pick", "sentence_best_in_passage", "sentence_cov_rr",
     "top_score", "top_gap", "score_diff", "article_rr", "in_dense", "cov_own_vs_passage", "places_named_ok",
-    "sem", "sem_gap_best", "sem_rr", "sem_best",
+    "sem", "sem_gap_best", "sem_rr", "sem_best", "count_ok",
     *(f"q_{t}" for t in QTYPES), *(f"hit_{t}" for t in QTYPES), "hit_percent",
 )
 # Features whose weight depends on what is asked: one copy per question type (zero for other types).
@@ -150,6 +150,30 @@ def _run(terms: list[str], tokens: list[str]) -> float:
     return best / min(4, len(terms))
 
 
+# Number words, as written: "ba người", "một phần hai" count as figures do ("một số", "tỷ lệ" do not;
+# "năm" is a year far more often than five, so it counts only before the counted noun).
+NUMBER_WORDS = set("một hai ba bốn tư sáu bảy tám chín mười mươi trăm nghìn ngàn triệu tỷ tỉ chục nửa".split())
+_NOT_A_NUMBER = {("một", "số"), ("tỷ", "lệ"), ("tỉ", "lệ")}
+
+
+def _is_figure(words: list[str], n: int, counting: bool) -> bool:
+    word, after = words[n], words[n + 1] if n + 1 < len(words) else ""
+    return word[0].isdigit() or (word in NUMBER_WORDS or (counting and word == "năm")) and (word, after) not in _NOT_A_NUMBER
+
+
+def holds_count(counted: str | None, sentence: str) -> bool:
+    """Whether a sentence can answer a count question (app/question.ParsedQuestion.counted): it holds a
+    figure or number word, with the counted noun within the next two syllables if there is one ("26 hợp
+    tác xã", "3 trường đạt chuẩn"; "hai mùa nhãn, sản phẩm" does not count products). True for
+    questions that count nothing."""
+    if counted is None:
+        return True
+    words = syllables(sentence)
+    folded = [fold_word(w) for w in words]
+    return any(_is_figure(words, n, bool(counted)) and (not counted or counted in folded[n + 1:n + 3])
+               for n in range(len(words)))
+
+
 def _figure_near(question: ParsedQuestion, tokens: list[str]) -> bool:
     """A figure the question did not give, standing next to a question term ("20 sản phẩm")."""
     terms = set(question.terms)
@@ -231,6 +255,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     fused = [float(p.get("score") or 0.0) for p in passages]
     retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
     terms = question.terms
+    counted = question.counted
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
     qtype_flags = {f"q_{t}": float(question.qtype == t) for t in QTYPES}
@@ -268,6 +293,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
+            count_ok = float(holds_count(counted, sentence))  # the reply is the sentence: it must count it
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
             texts = parts if len(parts) > 1 else []
@@ -298,6 +324,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                     "sentence_pos": position / max(1, len(sentences) - 1),
                     "first_sentence": float(position == 0),
                     "sem": float(sims[position]),
+                    "count_ok": count_ok,
                     "numbers_own": (sum(n in {t.lstrip("0") for t in own} for n in numbers) / len(numbers))
                     if numbers else 1.0,
                     "proximity": _proximity(set(terms), tokens),

@@ -30,6 +30,9 @@ STOPWORDS = set(
 )
 # Words present in nearly every article of this kind: they count, but little.
 GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban nhan dan cong tac thuc hien".split())
+# Heads after "bao nhiêu" that any figure answers (people are counted as "lao động", "thành viên"…;
+# "phần trăm" by a "%"), or that end the phrase ("trở lên").
+_ANY_COUNT = set("nguoi tien phan lan muc con so tro".split())
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
 _UNITS_FOLDED = tuple(fold_diacritics(u) for u in PLACE_UNITS)
 # Units that surely introduce a place name ("Bản" and "Ban" fold alike, so bản is left out).
@@ -55,6 +58,22 @@ class ParsedQuestion:
         return {t for t in self.terms if t[0].isdigit()}
 
     @property
+    def counted(self) -> str | None:
+        """What a count question ("bao nhiêu", "mấy") counts, as a folded noun ("bao nhiêu hợp tác xã" →
+        "hop"); "" when any figure answers it ("là bao nhiêu", "bao nhiêu người"); None when it counts nothing."""
+        words = syllables(self.text)
+        tokens = [fold_word(w) for w in words]
+        for i, token in enumerate(tokens):
+            if token == "bao" and tokens[i + 1:i + 2] == ["nhieu"]:
+                nxt = tokens[i + 2] if i + 2 < len(tokens) else ""
+            elif words[i] == "mấy":  # folded "may" is also "máy": read only "mấy"
+                nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            else:
+                continue
+            return "" if not nxt or nxt in STOPWORDS or nxt in _ANY_COUNT or nxt[0].isdigit() else nxt
+        return None
+
+    @property
     def wants_percent(self) -> bool:
         folded = " " + " ".join(folded_syllables(self.text)) + " "
         return any(cue in folded for cue in (" ty le ", " ti le ", " phan tram ")) or "%" in self.text
@@ -71,9 +90,14 @@ def question_type(folded: str) -> str:
     return "what"
 
 
+def syllables(text: str) -> list[str]:
+    """Lower-cased syllables and figures as written ("1.373,7" is one)."""
+    return _SYLLABLE.findall(unicodedata.normalize("NFC", text).lower())
+
+
 def folded_syllables(text: str) -> list[str]:
     # Folding erases what normalize_text would fix (tone placement); NFC is all findall needs.
-    return [fold_word(t) for t in _SYLLABLE.findall(unicodedata.normalize("NFC", text).lower())]
+    return [fold_word(t) for t in syllables(text)]
 
 
 def _strip_unit(name: str) -> str:

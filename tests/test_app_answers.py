@@ -61,6 +61,10 @@ _SENTENCE_MODEL_ANSWERS = pytest.mark.xfail(strict=True, reason=(
     "Huyện Sông Mã có bao nhiêu sản phẩm OCOP?",
     pytest.param("Ai là Bí thư Huyện ủy Mai Sơn?", marks=_LEARNED_STAGE_ANSWERS),
     pytest.param("Năm 2019 huyện Sông Mã tiêu thụ bao nhiêu tấn nhãn?", marks=_LEARNED_STAGE_ANSWERS),
+    # Count questions whose passages count something else ("8 chương trình") or nothing at all.
+    "Mỹ Xuyên có bao nhiêu hợp tác xã?",
+    "Huyện Mỹ Xuyên có bao nhiêu trường đạt chuẩn quốc gia?",
+    "Tỷ lệ hộ nghèo của xã Tà Tổng là bao nhiêu?",
 ])
 def test_unsupported_questions_are_declined(service, question):
     out = service.ask(question)
@@ -97,3 +101,32 @@ def _threshold() -> float:
     from app.answer_model import load_model
 
     return load_model().threshold
+
+
+@pytest.mark.parametrize("question, counted", [
+    ("Huyện Mỹ Xuyên hiện có bao nhiêu hợp tác xã?", "hop"), ("mai son co bao nhieu san pham ocop", "san"),
+    ("Huyện Mỹ Xuyên đã tổ chức mấy hội nghị?", "hoi"), ("Tỷ lệ che phủ rừng là bao nhiêu?", ""),
+    ("Có bao nhiêu người đi làm?", ""), ("Máy tính này dùng được mấy năm?", ""), ("Ai là Bí thư?", None),
+    ("Máy bay hạ cánh ở đâu?", None),
+])
+def test_what_a_count_question_counts(question, counted):
+    from app.question import parse
+
+    assert parse(question).counted == counted
+
+
+@pytest.mark.parametrize("counted, sentence, holds", [
+    ("hop", "Toàn huyện có 181 HTX, trong đó có 26 hợp tác xã của bản.", True),
+    ("hop", "Huyện ủy chỉ đạo xây dựng 8 chương trình tập trung.", False),
+    ("san", "Tròn một năm với hai mùa nhãn, sản phẩm nông nghiệp tăng.", False),
+    ("truong", "Có 42/63 trường đạt chuẩn quốc gia.", True),
+    ("nguoi", "Keira còn cứu sống ba người khác.", True),
+    ("", "Tỷ lệ hộ nghèo còn cao, thu nhập bình quân đầu người/năm còn thấp.", False),
+    ("", "Quyết tâm thực hiện đạt một số chỉ tiêu.", False),
+    ("", "Tỷ lệ che phủ rừng đạt 46,5%.", True),
+    (None, "Không có con số nào.", True),
+])
+def test_a_count_is_answered_by_a_sentence_that_counts_it(counted, sentence, holds):
+    from app.candidates import holds_count
+
+    assert holds_count(counted, sentence) is holds
