@@ -15,7 +15,7 @@ from app.question import STOPWORDS, ParsedQuestion, folded_syllables, syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics, fold_word
 
-FEATURE_VERSION = "answer-features-v6"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v8"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -26,7 +26,7 @@ FEATURES = (
     "places_ok", "places_own", "best_cov_passage", "capitals_log", "capital_near", "proximity",
     "naive_pick", "sentence_best_in_passage", "sentence_cov_rr",
     "top_score", "top_gap", "score_diff", "article_rr", "in_dense", "cov_own_vs_passage", "places_named_ok",
-    "sem", "sem_gap_best", "sem_rr", "sem_best", "count_ok",
+    "sem", "sem_gap_best", "sem_rr", "sem_best", "count_ok", "role_ok",
     *(f"q_{t}" for t in QTYPES), *(f"hit_{t}" for t in QTYPES), "hit_percent",
 )
 # Features whose weight depends on what is asked: one copy per question type (zero for other types).
@@ -174,6 +174,27 @@ def holds_count(counted: str | None, sentence: str) -> bool:
                for n in range(len(words)))
 
 
+# Offices a question may ask the holder of, folded; "Phó Bí thư" does not hold "Bí thư".
+OFFICES = tuple(o.split() for o in (
+    "bi thu|chu tich|giam doc|tong giam doc|thu tuong|tong thong|bo truong|thu truong|hieu truong|vien truong|"
+    "chanh an|chu nhiem|tu lenh|truong ban|truong phong|chanh van phong|cuc truong").split("|"))
+
+
+def _at(tokens: list[str], words: list[str]) -> list[int]:
+    return [i for i in range(len(tokens) - len(words) + 1) if tokens[i:i + len(words)] == words]
+
+
+def holds_office(question_tokens: list[str], tokens: list[str]) -> bool:
+    """False when the question asks for an office ("Bí thư Huyện ủy") that the sentence names only as
+    its deputy ("Phó Bí thư"); True when it names the office itself, or not at all."""
+    for office in OFFICES:
+        asked = [i for i in _at(question_tokens, office) if not (i and question_tokens[i - 1] in ("pho", "tong"))]
+        named = _at(tokens, office)
+        if asked and named and all(i and tokens[i - 1] == "pho" for i in named):
+            return False
+    return True
+
+
 def _figure_near(question: ParsedQuestion, tokens: list[str]) -> bool:
     """A figure the question did not give, standing next to a question term ("20 sản phẩm")."""
     terms = set(question.terms)
@@ -256,6 +277,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
     terms = question.terms
     counted = question.counted
+    question_tokens = folded_syllables(question.text)
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
     qtype_flags = {f"q_{t}": float(question.qtype == t) for t in QTYPES}
@@ -294,6 +316,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
             count_ok = float(holds_count(counted, sentence))  # the reply is the sentence: it must count it
+            role_ok = float(holds_office(question_tokens, s_tokens))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
             texts = parts if len(parts) > 1 else []
@@ -324,7 +347,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                     "sentence_pos": position / max(1, len(sentences) - 1),
                     "first_sentence": float(position == 0),
                     "sem": float(sims[position]),
-                    "count_ok": count_ok,
+                    "count_ok": count_ok, "role_ok": role_ok,
                     "numbers_own": (sum(n in {t.lstrip("0") for t in own} for n in numbers) / len(numbers))
                     if numbers else 1.0,
                     "proximity": _proximity(set(terms), tokens),

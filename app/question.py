@@ -83,9 +83,10 @@ class ParsedQuestion:
 
 
 def question_type(folded: str) -> str:
+    # Cues match whole syllables: "ai" is not in "tại sao", "hai", "mai"; "chưa" is not in "chuẩn".
     padded = f" {folded} "
     for qtype, cues in _TYPE_CUES:
-        if any(cue in padded for cue in cues):
+        if any(f" {cue.strip()} " in padded for cue in cues):
             return qtype
     return "what"
 

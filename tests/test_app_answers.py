@@ -130,3 +130,29 @@ def test_a_count_is_answered_by_a_sentence_that_counts_it(counted, sentence, hol
     from app.candidates import holds_count
 
     assert holds_count(counted, sentence) is holds
+
+
+@pytest.mark.parametrize("question, qtype", [
+    ("Tại sao hai cậu bé bị khó tiểu?", "what"),  # "ai" inside "tại", "hai": not a who-question
+    ("Ai là Phó Bí thư Thường trực Huyện ủy Mỹ Xuyên?", "who"), ("pho bi thu huyen uy song ma la ai", "who"),
+    ("Xã đạt chuẩn nông thôn mới gồm những tiêu chí gì?", "what"),  # "chưa" is not in "chuẩn"
+    ("Xã Tà Tổng đã đạt chuẩn nông thôn mới chưa?", "yes_no"),
+])
+def test_question_types_read_whole_syllables(question, qtype):
+    from app.question import parse
+
+    assert parse(question).qtype == qtype
+
+
+@pytest.mark.parametrize("question, sentence, holds", [
+    ("Ai là Bí thư Huyện ủy Mai Sơn?", "Đồng chí Hà Văn Bình, Phó Bí thư thường trực Huyện ủy Mai Sơn cho biết.", False),
+    ("Ai là Phó Bí thư Huyện ủy Mai Sơn?", "Đồng chí Hà Văn Bình, Phó Bí thư thường trực Huyện ủy Mai Sơn cho biết.", True),
+    ("Ai là Bí thư Huyện ủy Mai Sơn?", "Phó Bí thư Lò Văn A và Bí thư Cầm Văn B dự họp.", True),
+    ("tong giam doc cong ty Ba Son la ai", "Đại tá Nguyễn Mạnh Lân, Phó tổng giám đốc Tổng công ty Ba Son.", False),
+    ("Ai là Bí thư Huyện ủy Mai Sơn?", "Huyện Mai Sơn có 20 sản phẩm OCOP.", True),
+])
+def test_an_office_is_not_held_by_its_deputy(question, sentence, holds):
+    from app.candidates import holds_office
+    from app.question import folded_syllables
+
+    assert holds_office(folded_syllables(question), folded_syllables(sentence)) is holds
