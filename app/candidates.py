@@ -158,7 +158,7 @@ _NOT_A_NUMBER = {("một", "số"), ("tỷ", "lệ"), ("tỉ", "lệ")}
 
 def _is_figure(words: list[str], n: int, counting: bool) -> bool:
     word, after = words[n], words[n + 1] if n + 1 < len(words) else ""
-    return word[0].isdigit() or (word in NUMBER_WORDS or (counting and word == "năm")) and (word, after) not in _NOT_A_NUMBER
+    return word[0].isdigit() or ((word in NUMBER_WORDS or (counting and word == "năm")) and (word, after) not in _NOT_A_NUMBER)
 
 
 def holds_count(counted: str | None, sentence: str) -> bool:
@@ -184,13 +184,18 @@ def _at(tokens: list[str], words: list[str]) -> list[int]:
     return [i for i in range(len(tokens) - len(words) + 1) if tokens[i:i + len(words)] == words]
 
 
-def holds_office(question_tokens: list[str], tokens: list[str]) -> bool:
-    """False when the question asks for an office ("Bí thư Huyện ủy") that the sentence names only as
-    its deputy ("Phó Bí thư"); True when it names the office itself, or not at all."""
-    for office in OFFICES:
-        asked = [i for i in _at(question_tokens, office) if not (i and question_tokens[i - 1] in ("pho", "tong"))]
+def offices_asked(question_tokens: list[str]) -> list[list[str]]:
+    """The offices whose holder the question asks for ("Bí thư", not "Phó Bí thư" nor "Tổng Bí thư")."""
+    return [office for office in OFFICES
+            if any(not (i and question_tokens[i - 1] in ("pho", "tong")) for i in _at(question_tokens, office))]
+
+
+def holds_office(offices: list[list[str]], tokens: list[str]) -> bool:
+    """False when the sentence names an asked office only as its deputy ("Phó Bí thư" for "Bí thư");
+    True when it names the office itself, or not at all."""
+    for office in offices:
         named = _at(tokens, office)
-        if asked and named and all(i and tokens[i - 1] == "pho" for i in named):
+        if named and all(i and tokens[i - 1] == "pho" for i in named):
             return False
     return True
 
@@ -277,7 +282,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
     terms = question.terms
     counted = question.counted
-    question_tokens = folded_syllables(question.text)
+    offices = offices_asked(folded_syllables(question.text))
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
     qtype_flags = {f"q_{t}": float(question.qtype == t) for t in QTYPES}
@@ -316,7 +321,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
             count_ok = float(holds_count(counted, sentence))  # the reply is the sentence: it must count it
-            role_ok = float(holds_office(question_tokens, s_tokens))
+            role_ok = float(holds_office(offices, s_tokens))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
             texts = parts if len(parts) > 1 else []
