@@ -79,8 +79,9 @@ def grounded(features: list[float]) -> bool:
     worse: ALQAC questions cite "Bộ luật Hình sự năm 2017"; eval/train_answer.py records both.)
     And a question that counts something ("bao nhiêu hợp tác xã") is answered only by a sentence that
     counts it (app/candidates.holds_count): "8 chương trình" does not say how many cooperatives; and one
-    that asks who holds an office, only by a sentence that does not name just its deputy (holds_office)."""
-    return all(features[FEATURES.index(name)] >= 1.0 for name in (GATE_FEATURE, "count_ok", "role_ok"))
+    that asks who holds an office, only by a sentence that does not name just its deputy (holds_office);
+    and one set in a year ("Năm 2019 …") only by a passage that names that year."""
+    return all(features[FEATURES.index(name)] >= 1.0 for name in (GATE_FEATURE, "count_ok", "role_ok", "year_ok"))
 
 
 def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tuple[str, str, str]:

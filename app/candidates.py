@@ -15,7 +15,7 @@ from app.question import STOPWORDS, ParsedQuestion, folded_syllables, syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics, fold_word
 
-FEATURE_VERSION = "answer-features-v8"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v9"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -26,7 +26,7 @@ FEATURES = (
     "places_ok", "places_own", "best_cov_passage", "capitals_log", "capital_near", "proximity",
     "naive_pick", "sentence_best_in_passage", "sentence_cov_rr",
     "top_score", "top_gap", "score_diff", "article_rr", "in_dense", "cov_own_vs_passage", "places_named_ok",
-    "sem", "sem_gap_best", "sem_rr", "sem_best", "count_ok", "role_ok",
+    "sem", "sem_gap_best", "sem_rr", "sem_best", "count_ok", "role_ok", "year_ok",
     *(f"q_{t}" for t in QTYPES), *(f"hit_{t}" for t in QTYPES), "hit_percent",
 )
 # Features whose weight depends on what is asked: one copy per question type (zero for other types).
@@ -283,6 +283,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     terms = question.terms
     counted = question.counted
     offices = offices_asked(folded_syllables(question.text))
+    years = question.years
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
     qtype_flags = {f"q_{t}": float(question.qtype == t) for t in QTYPES}
@@ -300,6 +301,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         haystack = " " + " ".join(folded_syllables(title + " " + passage["text"])) + " "
         places_ok = float(all(f" {p} " in haystack for p in question.places))
         named_ok = float(all(f" {p} " in haystack for p in named_places(question)))
+        year_ok = float(all(f" {y} " in haystack for y in years))  # 2020's figures do not answer for 2019
         passage_numbers = {t.lstrip("0") for t in passage_tokens | title_tokens if t[0].isdigit()}
         place_in_title = bool(question.qtype == "where" and title_place(question, title))
         ranks = passage.get("ranks") or {}
@@ -315,7 +317,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             "in_dense": float(bool(ranks.get("dense"))),
             "score_diff": float(passage.get("score") or 0.0) - fused[0], **retrieval,
             "numbers_passage": (sum(n in passage_numbers for n in numbers) / len(numbers)) if numbers else 1.0,
-            "places_ok": places_ok, "places_named_ok": named_ok, "title_place": float(place_in_title), **qtype_flags,
+            "places_ok": places_ok, "places_named_ok": named_ok, "year_ok": year_ok, "title_place": float(place_in_title), **qtype_flags,
         }
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):

@@ -33,6 +33,8 @@ GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban n
 # Heads after "bao nhiêu" that any figure answers (people are counted as "lao động", "thành viên"…;
 # "phần trăm" by a "%"), or that end the phrase ("trở lên").
 _ANY_COUNT = set("nguoi tien phan lan muc con so tro".split())
+_YEAR = re.compile(r"(19|20)\d\d")
+_LAW_WORDS = set("luat dinh tu phap chi quyet lenh".split())  # (bộ) luật, nghị định, thông tư, hiến pháp…
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
 _UNITS_FOLDED = tuple(fold_diacritics(u) for u in PLACE_UNITS)
 # Units that surely introduce a place name ("Bản" and "Ban" fold alike, so bản is left out).
@@ -72,6 +74,14 @@ class ParsedQuestion:
                 continue
             return "" if not nxt or nxt in STOPWORDS or nxt in _ANY_COUNT or nxt[0].isdigit() else nxt
         return None
+
+    @property
+    def years(self) -> list[str]:
+        """Years the question sets its facts in ("Năm 2019 huyện … tiêu thụ"), not those naming a law
+        ("Bộ luật Dân sự năm 2015", "Nghị định … năm 2020")."""
+        tokens = folded_syllables(self.text)
+        return [t for i, t in enumerate(tokens) if _YEAR.fullmatch(t) and i and tokens[i - 1] == "nam"
+                and not set(tokens[max(0, i - 6):i - 1]) & _LAW_WORDS]
 
     @property
     def wants_percent(self) -> bool:
