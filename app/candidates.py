@@ -15,7 +15,7 @@ from app.question import STOPWORDS, ParsedQuestion, folded_syllables, syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics, fold_word
 
-FEATURE_VERSION = "answer-features-v9"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v10"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -163,15 +163,17 @@ def _is_figure(words: list[str], n: int, counting: bool) -> bool:
 
 def holds_count(counted: str | None, sentence: str) -> bool:
     """Whether a sentence can answer a count question (app/question.ParsedQuestion.counted): it holds a
-    figure or number word, with the counted noun within the next two syllables if there is one ("26 hợp
-    tác xã", "3 trường đạt chuẩn"; "hai mùa nhãn, sản phẩm" does not count products). True for
-    questions that count nothing."""
+    figure or number word, with the counted noun's first syllable within the next two syllables and its
+    second anywhere ("26 hợp tác xã", "3 trường đạt chuẩn", "cây ăn quả đạt 11.200 ha"; "hai mùa nhãn,
+    sản phẩm" does not count products). True for questions that count nothing."""
     if counted is None:
         return True
     words = syllables(sentence)
     folded = [fold_word(w) for w in words]
-    return any(_is_figure(words, n, bool(counted)) and (not counted or counted in folded[n + 1:n + 3])
-               for n in range(len(words)))
+    head, *rest = counted.split() or [""]
+    if not all(t in folded for t in rest):  # "sân thể thao" does not count airports ("sân bay")
+        return False
+    return any(_is_figure(words, n, bool(head)) and (not head or head in folded[n + 1:n + 3]) for n in range(len(words)))
 
 
 # Offices a question may ask the holder of, folded; "Phó Bí thư" does not hold "Bí thư".

@@ -61,18 +61,22 @@ class ParsedQuestion:
 
     @property
     def counted(self) -> str | None:
-        """What a count question ("bao nhiêu", "mấy") counts, as a folded noun ("bao nhiêu hợp tác xã" →
-        "hop"); "" when any figure answers it ("là bao nhiêu", "bao nhiêu người"); None when it counts nothing."""
+        """What a count question ("bao nhiêu", "mấy") counts: its first one or two folded syllables ("bao
+        nhiêu hợp tác xã" → "hop tac", "bao nhiêu hộ có…" → "ho"); "" when any figure answers it ("là bao
+        nhiêu", "bao nhiêu người"); None when it counts nothing."""
         words = syllables(self.text)
         tokens = [fold_word(w) for w in words]
         for i, token in enumerate(tokens):
             if token == "bao" and tokens[i + 1:i + 2] == ["nhieu"]:
-                nxt = tokens[i + 2] if i + 2 < len(tokens) else ""
+                head = i + 2
             elif words[i] == "mấy":  # folded "may" is also "máy": read only "mấy"
-                nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+                head = i + 1
             else:
                 continue
-            return "" if not nxt or nxt in STOPWORDS or nxt in _ANY_COUNT or nxt[0].isdigit() else nxt
+            phrase = tokens[head:head + 2]  # "sân bay", not any "sân"
+            if not phrase or phrase[0] in STOPWORDS or phrase[0] in _ANY_COUNT or phrase[0][0].isdigit():
+                return ""
+            return " ".join(phrase[:1] + [t for t in phrase[1:] if t not in STOPWORDS and not t[0].isdigit()])
         return None
 
     @property
