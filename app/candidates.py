@@ -11,9 +11,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from app.question import STOPWORDS, ParsedQuestion, folded_syllables, syllables
+from app.answer_rules import holds_count, holds_office, offices_asked
+from app.question import STOPWORDS, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
-from ingest.textnorm import fold_diacritics, fold_word
+from ingest.textnorm import fold_diacritics
 
 FEATURE_VERSION = "answer-features-v10"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
@@ -148,58 +149,6 @@ def _run(terms: list[str], tokens: list[str]) -> float:
         if any(tuple(terms[i : i + n]) in grams for i in range(len(terms) - n + 1)):
             best = n
     return best / min(4, len(terms))
-
-
-# Number words, as written: "ba người", "một phần hai" count as figures do ("một số", "tỷ lệ" do not;
-# "năm" is a year far more often than five, so it counts only before the counted noun).
-NUMBER_WORDS = set("một hai ba bốn tư sáu bảy tám chín mười mươi trăm nghìn ngàn triệu tỷ tỉ chục nửa".split())
-_NOT_A_NUMBER = {("một", "số"), ("tỷ", "lệ"), ("tỉ", "lệ")}
-
-
-def _is_figure(words: list[str], n: int, counting: bool) -> bool:
-    word, after = words[n], words[n + 1] if n + 1 < len(words) else ""
-    return word[0].isdigit() or ((word in NUMBER_WORDS or (counting and word == "năm")) and (word, after) not in _NOT_A_NUMBER)
-
-
-def holds_count(counted: str | None, sentence: str) -> bool:
-    """Whether a sentence can answer a count question (app/question.ParsedQuestion.counted): it holds a
-    figure or number word, with the counted noun's first syllable within the next two syllables and its
-    second anywhere ("26 hợp tác xã", "3 trường đạt chuẩn", "cây ăn quả đạt 11.200 ha"; "hai mùa nhãn,
-    sản phẩm" does not count products). True for questions that count nothing."""
-    if counted is None:
-        return True
-    words = syllables(sentence)
-    folded = [fold_word(w) for w in words]
-    head, *rest = counted.split() or [""]
-    if not all(t in folded for t in rest):  # "sân thể thao" does not count airports ("sân bay")
-        return False
-    return any(_is_figure(words, n, bool(head)) and (not head or head in folded[n + 1:n + 3]) for n in range(len(words)))
-
-
-# Offices a question may ask the holder of, folded; "Phó Bí thư" does not hold "Bí thư".
-OFFICES = tuple(o.split() for o in (
-    "bi thu|chu tich|giam doc|tong giam doc|thu tuong|tong thong|bo truong|thu truong|hieu truong|vien truong|"
-    "chanh an|chu nhiem|tu lenh|truong ban|truong phong|chanh van phong|cuc truong").split("|"))
-
-
-def _at(tokens: list[str], words: list[str]) -> list[int]:
-    return [i for i in range(len(tokens) - len(words) + 1) if tokens[i:i + len(words)] == words]
-
-
-def offices_asked(question_tokens: list[str]) -> list[list[str]]:
-    """The offices whose holder the question asks for ("Bí thư", not "Phó Bí thư" nor "Tổng Bí thư")."""
-    return [office for office in OFFICES
-            if any(not (i and question_tokens[i - 1] in ("pho", "tong")) for i in _at(question_tokens, office))]
-
-
-def holds_office(offices: list[list[str]], tokens: list[str]) -> bool:
-    """False when the sentence names an asked office only as its deputy ("Phó Bí thư" for "Bí thư");
-    True when it names the office itself, or not at all."""
-    for office in offices:
-        named = _at(tokens, office)
-        if named and all(i and tokens[i - 1] == "pho" for i in named):
-            return False
-    return True
 
 
 def _figure_near(question: ParsedQuestion, tokens: list[str]) -> bool:

@@ -45,7 +45,7 @@ def test_answer_cites_article_date_when_known(service):
 
 
 _LEARNED_STAGE_ANSWERS = pytest.mark.xfail(strict=True, reason=(
-    "issue 13: \"Phó Bí thư\" no longer answers for the \"Bí thư\" (app/candidates.holds_office), but the "
+    "issue 13: \"Phó Bí thư\" no longer answers for the \"Bí thư\" (app/answer_rules.holds_office), but the "
     "model then answers from another sentence (\"Sơn La\") at a confidence above the threshold"))
 
 
@@ -122,7 +122,7 @@ def test_what_a_count_question_counts(question, counted):
     (None, "Không có con số nào.", True),
 ])
 def test_a_count_is_answered_by_a_sentence_that_counts_it(counted, sentence, holds):
-    from app.candidates import holds_count
+    from app.answer_rules import holds_count
 
     assert holds_count(counted, sentence) is holds
 
@@ -157,7 +157,7 @@ def test_question_types_read_whole_syllables(question, qtype):
     ("Ai là Bí thư Huyện ủy Mai Sơn?", "Huyện Mai Sơn có 20 sản phẩm OCOP.", True),
 ])
 def test_an_office_is_not_held_by_its_deputy(question, sentence, holds):
-    from app.candidates import holds_office, offices_asked
+    from app.answer_rules import holds_office, offices_asked
     from app.question import folded_syllables
 
     assert holds_office(offices_asked(folded_syllables(question)), folded_syllables(sentence)) is holds
