@@ -13,14 +13,13 @@ import re
 from dataclasses import dataclass
 
 from app.candidates import FEATURES, candidates, new_capitals, person_names, title_place
-from app.question import GENERIC, ParsedQuestion, folded_syllables
+from app.question import GENERIC, YEAR, ParsedQuestion, folded_syllables
 from ingest.textnorm import fold_diacritics
 
 _DATE = re.compile(
     r"\b(?:(?:ngày|tháng|năm)\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{1,2}/\d{1,2}|(?:19|20)\d{2}\b|\d{1,2}\b)",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"(19|20)\d\d")
 MAX_REPLY_CHARS = 400  # the reply with its source mention
 MAX_TITLE_CHARS = 90
 MAX_CLAUSE_CHARS = 250  # a longer candidate is shortened to the clause holding its span
@@ -129,7 +128,7 @@ def _figures(question: ParsedQuestion, clause: str):
     """(score, match) for each figure that could answer: scored by the question words around it."""
     for match in _FIGURE.finditer(clause):
         figure = match.group(0).strip()
-        if figure.rstrip("% ") in question.numbers or _YEAR.fullmatch(figure):
+        if figure.rstrip("% ") in question.numbers or YEAR.fullmatch(figure):
             continue
         if question.wants_percent and not figure.endswith("%"):
             continue

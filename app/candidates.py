@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from app.answer_rules import holds_count, holds_office, offices_asked
-from app.question import STOPWORDS, ParsedQuestion, folded_syllables
+from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
 
@@ -41,7 +41,6 @@ _DATE = re.compile(
     r"|\b(?:ngày|tháng|năm|thế kỷ|thế kỉ)\s+\d{1,4}\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"(19|20)\d\d")
 _CLAUSE_SPLIT = re.compile(r";\s+|:\s+(?=[-–]?\s*\S)")
 _UNIT_PLACE = re.compile(r"\b(?:tỉnh|huyện|thành phố|quận|thị xã|xã|nước|miền|vùng)\s+[^\W\d_]+")
 _TITLE_BRACKET = re.compile(r"\(([^()]{2,40})\)")
@@ -155,7 +154,7 @@ def _figure_near(question: ParsedQuestion, tokens: list[str]) -> bool:
     """A figure the question did not give, standing next to a question term ("20 sản phẩm")."""
     terms = set(question.terms)
     for i, token in enumerate(tokens):
-        if token[0].isdigit() and token.lstrip("0") not in question.numbers and not _YEAR.fullmatch(token):
+        if token[0].isdigit() and token.lstrip("0") not in question.numbers and not YEAR.fullmatch(token):
             if terms & set(tokens[max(0, i - 4) : i + 5]):
                 return True
     return False
@@ -188,7 +187,7 @@ def _type_flags(question: ParsedQuestion, text: str, tokens: list[str]) -> dict[
     return {
         "capitals_log": math.log1p(len(runs)),
         "capital_near": _capital_near(question, text, runs),
-        "has_figure": float(any(not _YEAR.fullmatch(t) for t in figures)),
+        "has_figure": float(any(not YEAR.fullmatch(t) for t in figures)),
         "has_figure_near": float(_figure_near(question, tokens)),
         "has_percent": float(any(m.group(1).lstrip("0") not in numbers for m in _PERCENT.finditer(text))),
         "has_date": float(any(m.group(0) not in question.text for m in _DATE.finditer(text))),
@@ -233,7 +232,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
     terms = question.terms
     counted = question.counted
-    offices = offices_asked(folded_syllables(question.text))
+    offices = offices_asked(question.folded)
     years = question.years
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}

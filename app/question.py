@@ -10,6 +10,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ingest.textnorm import fold_diacritics, fold_word, has_diacritics, normalize_text
 from ingest.metadata import PLACE_UNITS
@@ -33,7 +34,7 @@ GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban n
 # Heads after "bao nhiêu" that any figure answers (people are counted as "lao động", "thành viên"…;
 # "phần trăm" by a "%"), or that end the phrase ("trở lên").
 _ANY_COUNT = set("nguoi tien phan lan muc con so tro".split())
-_YEAR = re.compile(r"(19|20)\d\d")
+YEAR = re.compile(r"(19|20)\d\d")  # a year, not a count: read by candidates.py and answer.py too
 _LAW_WORDS = set("luat dinh tu phap chi quyet lenh".split())  # (bộ) luật, nghị định, thông tư, hiến pháp…
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
 _UNITS_FOLDED = tuple(fold_diacritics(u) for u in PLACE_UNITS)
@@ -59,13 +60,17 @@ class ParsedQuestion:
         """Figures the question itself gives ("năm 2021"): context to match, never the answer."""
         return {t for t in self.terms if t[0].isdigit()}
 
+    @cached_property
+    def folded(self) -> list[str]:
+        """The question's folded syllables, stopwords included (terms leaves them out)."""
+        return folded_syllables(self.text)
+
     @property
     def counted(self) -> str | None:
         """What a count question ("bao nhiêu", "mấy") counts: its first one or two folded syllables ("bao
         nhiêu hợp tác xã" → "hop tac", "bao nhiêu hộ có…" → "ho"); "" when any figure answers it ("là bao
         nhiêu", "bao nhiêu người"); None when it counts nothing."""
-        words = syllables(self.text)
-        tokens = [fold_word(w) for w in words]
+        words, tokens = syllables(self.text), self.folded
         for i, token in enumerate(tokens):
             if token == "bao" and tokens[i + 1:i + 2] == ["nhieu"]:
                 head = i + 2
@@ -83,13 +88,13 @@ class ParsedQuestion:
     def years(self) -> list[str]:
         """Years the question sets its facts in ("Năm 2019 huyện … tiêu thụ"), not those naming a law
         ("Bộ luật Dân sự năm 2015", "Nghị định … năm 2020")."""
-        tokens = folded_syllables(self.text)
-        return [t for i, t in enumerate(tokens) if _YEAR.fullmatch(t) and i and tokens[i - 1] == "nam"
+        tokens = self.folded
+        return [t for i, t in enumerate(tokens) if YEAR.fullmatch(t) and i and tokens[i - 1] == "nam"
                 and not set(tokens[max(0, i - 6):i - 1]) & _LAW_WORDS]
 
     @property
     def wants_percent(self) -> bool:
-        folded = " " + " ".join(folded_syllables(self.text)) + " "
+        folded = " " + " ".join(self.folded) + " "
         return any(cue in folded for cue in (" ty le ", " ti le ", " phan tram ")) or "%" in self.text
 
     def weight(self, term: str) -> float:
