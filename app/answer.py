@@ -26,6 +26,8 @@ MAX_CLAUSE_CHARS = 250  # a longer candidate is shortened to the clause holding 
 GATE_FEATURE = "places_named_ok"  # what grounded() reads; "places_ok" was the first rule
 REPLY_GRANULARITY = "sentence"  # or "candidate": the clause the model chose (measured worse)
 
+SOURCE_NOTE = "theo bài “"  # the source note opens so (claim_of strips it)
+TITLE_NOTE = "tiêu đề "  # … or so, when the title itself is the answer
 REFUSAL = (
     "Xin lỗi, các bài viết hiện có không nêu thông tin này. "
     "Dưới đây là những đoạn gần nhất để anh/chị tham khảo."
@@ -88,9 +90,17 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
     the reply. The text is the whole sentence holding the candidate ("sentence"), cut around the span
     when it is longer than the reply allows; or the candidate itself ("candidate"), shortened to the
     clause holding the span when long. Training labels this same reply."""
+    title = passage.get("title", "")
     # A span cut from a whole sentence would keep its full stop.
-    span = shortest_span(question, best.text, passage.get("title", "")).strip().rstrip(",;:. ")
+    span = shortest_span(question, best.text, title).strip().rstrip(",;:. ")
     if REPLY_GRANULARITY == "sentence":
+        if span == best.text.strip().rstrip(",;:. ") and best.text != best.sentence:
+            # The clause holds nothing of the asked type; its sentence, which is the reply, may
+            # ("Đồng chí Hà Văn Bình, Phó Bí thư…, cho biết, …06/19 chỉ tiêu…").
+            span = shortest_span(question, best.sentence, title).strip().rstrip(",;:. ")
+        if span and span not in best.sentence and span in title:
+            # Only the title says it ("Huyện Mỹ Xuyên (Sóc Trăng) …"): the title is the answer.
+            return compose_reply(title, passage, span, from_title=True), title, span
         # Whole sentences hold the gold answer more often than their clauses, and a long sentence cut
         # around the span more often than the clause (eval/train_answer.py records the comparison).
         return compose_reply(best.sentence, passage, span), best.sentence, span
@@ -132,8 +142,9 @@ def _figures(question: ParsedQuestion, clause: str):
             continue
         if question.wants_percent and not figure.endswith("%"):
             continue
-        before = folded_syllables(clause[max(0, match.start() - 30) : match.start()])[-5:]
-        after = folded_syllables(clause[match.end() : match.end() + 30])[:5]
+        # Its context stops at ";": "17 triệu đồng (đạt 68%); tổng thu ngân sách…" does not give 68% the budget's words.
+        before = folded_syllables(clause[max(0, match.start() - 30) : match.start()].rsplit(";", 1)[-1])[-5:]
+        after = folded_syllables(clause[match.end() : match.end() + 30].split(";", 1)[0])[:5]
         near = set(before + after) - GENERIC
         score = sum(question.weight(t) for t in set(question.terms) & near)
         if before and before[-1] in _CHANGE_CUES and before[-1] not in question.terms:
@@ -217,32 +228,27 @@ def _cut(text: str, budget: int, keep: str = "") -> str:
     return ("…" if start else "") + piece.strip(" ,;:") + "…"
 
 
-def compose_reply(clause: str, passage: dict, span: str = "") -> str:
+def compose_reply(clause: str, passage: dict, span: str = "", from_title: bool = False) -> str:
     """A sentence a person reads: the answering clause, then where it comes from and how current;
-    at most MAX_REPLY_CHARS, the clause cut around the span when it must be shortened."""
-    source = _source_note(passage)
+    at most MAX_REPLY_CHARS, the clause cut around the span when it must be shortened. A reply that
+    is the article's title (from_title) says so instead of repeating it."""
+    source = _source_note(passage, from_title)
     text = clause.strip().rstrip(",;:. ")
-    text = _cut(text, _text_budget(passage), span)
+    text = _cut(text, MAX_REPLY_CHARS - len(source) - 4, span)  # " (" + note + ")." aside
     text = text[0].upper() + text[1:] if text else text
     return f"{text} ({source})."
 
 
-def _source_note(passage: dict) -> str:
-    title = _cut(passage.get("title", ""), MAX_TITLE_CHARS)
-    source = f"theo bài “{title}”"
+def _source_note(passage: dict, from_title: bool = False) -> str:
+    source = f"{TITLE_NOTE}bài viết" if from_title else f"{SOURCE_NOTE}{_cut(passage.get('title', ''), MAX_TITLE_CHARS)}”"
     if passage.get("date"):
         source += f", ngày {_vn_date(passage['date'])}"
     return source
 
 
-def _text_budget(passage: dict) -> int:
-    """Characters the answering text may take in a reply from this passage: " (" + note + ")." aside."""
-    return MAX_REPLY_CHARS - len(_source_note(passage)) - 4
-
-
 def claim_of(reply: str) -> str:
     """The reply without the source note compose_reply adds: what the answer asserts."""
-    cut = reply.rfind(" (theo bài “")
+    cut = max(reply.rfind(f" ({SOURCE_NOTE}"), reply.rfind(f" ({TITLE_NOTE}"))
     return reply[:cut].strip() if cut > 0 else reply.strip()
 
 

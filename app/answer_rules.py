@@ -19,11 +19,12 @@ def _is_figure(words: list[str], n: int, counting: bool) -> bool:
     return word[0].isdigit() or ((word in NUMBER_WORDS or (counting and word == "năm")) and (word, after) not in _NOT_A_NUMBER)
 
 
-def holds_count(counted: str | None, sentence: str) -> bool:
+def holds_count(counted: str | None, sentence: str, given: set[str] | frozenset = frozenset()) -> bool:
     """Whether a sentence can answer a count question (app/question.ParsedQuestion.counted): it holds a
     figure or number word, with the counted noun's first syllable within the next two syllables and its
     second anywhere ("26 hợp tác xã", "3 trường đạt chuẩn", "cây ăn quả đạt 11.200 ha"; "hai mùa nhãn,
-    sản phẩm" does not count products). True for questions that count nothing."""
+    sản phẩm" does not count products), other than the figures the question gives ("trong 8 chương trình,
+    đã xong mấy chương trình?" is not answered by "8 chương trình"). True for questions that count nothing."""
     if counted is None:
         return True
     words = syllables(sentence)
@@ -31,7 +32,8 @@ def holds_count(counted: str | None, sentence: str) -> bool:
     head, *rest = counted.split() or [""]
     if not all(t in folded for t in rest):  # "sân thể thao" does not count airports ("sân bay")
         return False
-    return any(_is_figure(words, n, bool(head)) and (not head or head in folded[n + 1:n + 3]) for n in range(len(words)))
+    return any(_is_figure(words, n, bool(head)) and words[n].lstrip("0") not in given
+               and (not head or head in folded[n + 1:n + 3]) for n in range(len(words)))
 
 
 # Offices a question may ask the holder of, folded; "Phó Bí thư" does not hold "Bí thư".
@@ -51,10 +53,10 @@ def offices_asked(question_tokens: list[str]) -> list[list[str]]:
 
 
 def holds_office(offices: list[list[str]], tokens: list[str]) -> bool:
-    """False when the sentence names an asked office only as its deputy ("Phó Bí thư" for "Bí thư");
-    True when it names the office itself, or not at all."""
+    """Whether the sentence names every asked office itself: not only as its deputy ("Phó Bí thư" for
+    "Bí thư"), nor not at all (a sentence about the district does not say who its Bí thư is)."""
     for office in offices:
         named = _at(tokens, office)
-        if named and all(i and tokens[i - 1] == "pho" for i in named):
+        if not named or all(i and tokens[i - 1] == "pho" for i in named):
             return False
     return True

@@ -16,7 +16,7 @@ from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
 
-FEATURE_VERSION = "answer-features-v10"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v11"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -272,7 +272,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
-            count_ok = float(holds_count(counted, sentence))  # the reply is the sentence: it must count it
+            count_ok = float(holds_count(counted, sentence, numbers))  # the reply is the sentence: it must count it
             role_ok = float(holds_office(offices, s_tokens))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
