@@ -126,7 +126,9 @@ def _phrase_end(clause: str, start: int) -> int:
     for i in range(start, len(clause)):
         depth += clause[i] == "("
         depth -= clause[i] == ")"
-        if depth <= 0 and (clause[i] == ";" or (clause[i] == "," and clause[i + 1 : i + 2] == " ")):
+        if depth < 0:  # the bracket the phrase stands in closes: "(…mới đạt 404 tỷ đồng);"
+            return i
+        if depth == 0 and (clause[i] == ";" or (clause[i] == "," and clause[i + 1 : i + 2] == " ")):
             return i
     return len(clause)
 
@@ -135,7 +137,9 @@ _CHANGE_CUES = ("tang", "giam", "vuot", "hon")
 
 
 def _figures(question: ParsedQuestion, clause: str):
-    """(score, match) for each figure that could answer: scored by the question words around it."""
+    """(score, match) for each figure that could answer: scored by the question words around it (not
+    its places: they say where a figure is from, not what it measures)."""
+    place_syllables = {t for place in question.places for t in place.split()}
     for match in _FIGURE.finditer(clause):
         figure = match.group(0).strip()
         if figure.rstrip("% ") in question.numbers or YEAR.fullmatch(figure):
@@ -145,7 +149,7 @@ def _figures(question: ParsedQuestion, clause: str):
         # Its context stops at ";": "17 triệu đồng (đạt 68%); tổng thu ngân sách…" does not give 68% the budget's words.
         before = folded_syllables(clause[max(0, match.start() - 30) : match.start()].rsplit(";", 1)[-1])[-5:]
         after = folded_syllables(clause[match.end() : match.end() + 30].split(";", 1)[0])[:5]
-        near = set(before + after) - GENERIC
+        near = set(before + after) - GENERIC - place_syllables  # "Mai Sơn có 06/19 chỉ tiêu" is about targets
         score = sum(question.weight(t) for t in set(question.terms) & near)
         if before and before[-1] in _CHANGE_CUES and before[-1] not in question.terms:
             score -= 2.0  # "tăng 54 HTX" is a change, not the count asked for

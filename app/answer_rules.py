@@ -11,6 +11,7 @@ from ingest.textnorm import fold_word
 # Number words, as written: "ba người", "một phần hai" count as figures do ("một số", "tỷ lệ" do not;
 # "năm" is a year far more often than five, so it counts only before the counted noun).
 NUMBER_WORDS = set("một hai ba bốn tư sáu bảy tám chín mười mươi trăm nghìn ngàn triệu tỷ tỉ chục nửa".split())
+_MONEY = set("dong ty ti trieu nghin ngan usd do euro".split())  # folded currency words after an amount
 _NOT_A_NUMBER = {("một", "số"), ("tỷ", "lệ"), ("tỉ", "lệ")}
 
 
@@ -32,6 +33,9 @@ def holds_count(counted: str | None, sentence: str, given: set[str] | frozenset 
     head, *rest = counted.split() or [""]
     if not all(t in folded for t in rest):  # "sân thể thao" does not count airports ("sân bay")
         return False
+    if head == "tien":  # "bao nhiêu tiền": an amount of money ("995 tỷ đồng"), not "3 nội dung"
+        return any(_is_figure(words, n, False) and words[n].lstrip("0") not in given and _MONEY & set(folded[n + 1:n + 3])
+                   for n in range(len(words)))
     return any(_is_figure(words, n, bool(head)) and words[n].lstrip("0") not in given
                and (not head or head in folded[n + 1:n + 3]) for n in range(len(words)))
 

@@ -32,8 +32,8 @@ STOPWORDS = set(
 # Words present in nearly every article of this kind: they count, but little.
 GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban nhan dan cong tac thuc hien".split())
 # Heads after "bao nhiêu" that any figure answers (people are counted as "lao động", "thành viên"…;
-# "phần trăm" by a "%"), or that end the phrase ("trở lên").
-_ANY_COUNT = set("nguoi tien phan lan muc con so tro".split())
+# "phần trăm" by a "%"), or that end the phrase ("trở lên"). "tiền" is counted in money (answer_rules).
+_ANY_COUNT = set("nguoi phan lan muc con so tro".split())
 YEAR = re.compile(r"(19|20)\d\d")  # a year, not a count: read by candidates.py and answer.py too
 _LAW_WORDS = set("luat dinh tu phap chi quyet lenh".split())  # (bộ) luật, nghị định, thông tư, hiến pháp…
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
@@ -154,7 +154,7 @@ def find_places(question: str, known_places: list[str]) -> list[str]:
             found.append(name)
     # Capitalised runs ("Yên Châu", "Huyện Yên Châu") name places the corpus may not know; runs that
     # open with a title or body ("Trưởng Ban Tuyên giáo", "Ban Thường vụ") are not places.
-    raw_words = re.findall(r"[^\W\d_]+", text)
+    raw_words = _SYLLABLE.findall(text)  # figures end a run: "Năm 2022 Ban Thường vụ" is no name
     run: list[str] = []
     for word in raw_words + [""]:
         if word and word[0].isupper() and not word.isupper():

@@ -95,7 +95,7 @@ def _threshold() -> float:
 @pytest.mark.parametrize("question, counted", [
     ("Huyện Mỹ Xuyên hiện có bao nhiêu hợp tác xã?", "hop tac"), ("mai son co bao nhieu san pham ocop", "san pham"),
     ("Huyện Mỹ Xuyên đã tổ chức mấy hội nghị?", "hoi nghi"), ("Mai Sơn có bao nhiêu hộ có cổng nhà?", "ho"), ("Tỷ lệ che phủ rừng là bao nhiêu?", ""),
-    ("Có bao nhiêu người đi làm?", ""), ("Máy tính này dùng được mấy năm?", ""), ("Ai là Bí thư?", None),
+    ("Có bao nhiêu người đi làm?", ""), ("Sông Mã thu về bao nhiêu tiền?", "tien"), ("Máy tính này dùng được mấy năm?", ""), ("Ai là Bí thư?", None),
     ("Máy bay hạ cánh ở đâu?", None),
 ])
 def test_what_a_count_question_counts(question, counted):
@@ -115,6 +115,8 @@ def test_what_a_count_question_counts(question, counted):
     ("", "Tỷ lệ hộ nghèo còn cao, thu nhập bình quân đầu người/năm còn thấp.", False),
     ("", "Quyết tâm thực hiện đạt một số chỉ tiêu.", False),
     ("", "Tỷ lệ che phủ rừng đạt 46,5%.", True),
+    ("tien", "Năm 2021, huyện lựa chọn 3 nội dung đột phá.", False),  # "bao nhiêu tiền" wants an amount
+    ("tien", "Giá trị xuất khẩu năm 2021 đạt trên 995 tỷ đồng.", True),
     (None, "Không có con số nào.", True),
 ])
 def test_a_count_is_answered_by_a_sentence_that_counts_it(counted, sentence, holds):
@@ -200,3 +202,22 @@ def test_the_reply_states_what_was_asked(service, question, span):
 
     out = service.ask(question)
     assert out["found"] and out["span"].startswith(span) and span in claim_of(out["answer"])
+
+
+@pytest.mark.parametrize("question, sentence, span", [
+    # The place says where the figures are from; "lũy kế đến nay" says which one is asked.
+    ("Thu ngân sách huyện Mai Sơn lũy kế đến nay đạt bao nhiêu?",
+     "Mai Sơn có 06/19 chỉ tiêu đã đạt; 01/19 chỉ tiêu gặp khó khăn (thu ngân sách theo Nghị quyết đến 2025 là "
+     "820 tỷ đồng, nhưng kết quả lũy kế đến nay mới đạt 404 tỷ đồng); kinh tế tiếp tục phát triển.", "404 tỷ đồng"),
+])
+def test_the_figure_asked_for_is_the_span(question, sentence, span):
+    from app.answer import shortest_span
+    from app.question import parse
+
+    assert shortest_span(parse(question, ["Mai Sơn"]), sentence) == span
+
+
+def test_figures_end_a_capitalised_name():
+    from app.question import find_places
+
+    assert find_places("Năm 2022 Ban Thường vụ Huyện ủy Sông Mã đăng ký mô hình gì?", []) == ["song ma"]
