@@ -37,7 +37,7 @@ CONFIDENCE_FEATURES = ("cov_own", "cov_sentence_title", "cov_passage", "cov_miss
                        # passage's distance to the top) and the question coverage the passage holds beyond
                        # the candidate: zalo AUROC 0.62 → 0.64, vinewsqa 0.81 → 0.83 (MiniLM dev run)
                        "top_score", "top_gap", "score_diff", "dense_rr", "in_dense", "article_rr",
-                       "cov_own_vs_passage", "best_cov_passage")
+                       "cov_own_vs_passage", "best_cov_passage", "support")
 USE_GATE = True  # app/answer.py's grounded() rule; the report also measures the model without it
 
 

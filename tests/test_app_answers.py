@@ -221,3 +221,16 @@ def test_figures_end_a_capitalised_name():
     from app.question import find_places
 
     assert find_places("Năm 2022 Ban Thường vụ Huyện ủy Sông Mã đăng ký mô hình gì?", []) == ["song ma"]
+
+
+def test_support_counts_other_passages_naming_the_candidates_answer():
+    from app.candidates import FEATURES, candidates
+    from app.question import parse
+
+    passages = [{"text": "Ông Phạm Nhật Vượng là Chủ tịch Tập đoàn Vingroup.", "title": "Vingroup", "score": 3.0},
+                {"text": "Tỷ phú Phạm Nhật Vượng sinh năm 1968.", "title": "Tỷ phú", "score": 2.0},
+                {"text": "Tập đoàn Vingroup có trụ sở ở Hà Nội.", "title": "Vingroup", "score": 1.0}]
+    support = {c.text: c.features[FEATURES.index("support")]
+               for c in candidates(parse("Ai là chủ tịch tập đoàn Vingroup?"), passages)}
+    assert support["Ông Phạm Nhật Vượng là Chủ tịch Tập đoàn Vingroup."] == 0.5  # one of the two others names him
+    assert support["Tập đoàn Vingroup có trụ sở ở Hà Nội."] == 0.0  # "Hà Nội" is in no other passage
