@@ -10,7 +10,7 @@ from ingest.textnorm import fold_word
 
 # Number words, as written: "ba người", "một phần hai" count as figures do ("một số", "tỷ lệ" do not;
 # "năm" is a year far more often than five, so it counts only before the counted noun).
-NUMBER_WORDS = set("một hai ba bốn tư sáu bảy tám chín mười mươi trăm nghìn ngàn triệu tỷ tỉ chục nửa".split())
+NUMBER_WORDS = set("một hai ba bốn sáu bảy tám chín mười mươi trăm nghìn ngàn triệu tỷ tỉ chục nửa".split())
 _MONEY = set("dong ty ti trieu nghin ngan usd do euro".split())  # folded currency words after an amount
 _NOT_A_NUMBER = {("một", "số"), ("tỷ", "lệ"), ("tỉ", "lệ")}
 

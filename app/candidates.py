@@ -16,7 +16,7 @@ from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
 
-FEATURE_VERSION = "answer-features-v13"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v14"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -269,7 +269,8 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         named_ok = float(all(f" {p} " in haystack for p in named_places(question)))
         year_ok = float(all(f" {y} " in haystack for y in years))  # 2020's figures do not answer for 2019
         passage_numbers = {t.lstrip("0") for t in passage_tokens | title_tokens if t[0].isdigit()}
-        place_in_title = bool(question.qtype == "where" and title_place(question, title))
+        asked_place = title_place(question, title) if question.qtype == "where" else ""
+        place_in_title = bool(asked_place)
         ranks = passage.get("ranks") or {}
         shared = {
             "cov_passage": _weighted(question, passage_tokens),
@@ -325,7 +326,8 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                     "numbers_own": (sum(n in {t.lstrip("0") for t in own} for n in numbers) / len(numbers))
                     if numbers else 1.0,
                     "proximity": _proximity(set(terms), tokens),
-                    "support": _support(runs, haystacks, rank),
+                    # the place a where-question's title gives is the answer too ("(Sóc Trăng)")
+                    "support": _support(runs + [asked_place] if asked_place else runs, haystacks, rank),
                     "places_own": (sum(f" {p} " in " " + " ".join(tokens) + " " for p in question.places)
                                    / len(question.places)) if question.places else 1.0,
                 }

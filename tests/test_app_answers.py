@@ -114,6 +114,7 @@ def test_what_a_count_question_counts(question, counted):
     ("nguoi", "Keira còn cứu sống ba người khác.", True),
     ("", "Tỷ lệ hộ nghèo còn cao, thu nhập bình quân đầu người/năm còn thấp.", False),
     ("", "Quyết tâm thực hiện đạt một số chỉ tiêu.", False),
+    ("", "Khả năng thu hút nguồn lực đầu tư còn hạn chế.", False),  # "tư" of "đầu tư" is not four
     ("", "Tỷ lệ che phủ rừng đạt 46,5%.", True),
     ("tien", "Năm 2021, huyện lựa chọn 3 nội dung đột phá.", False),  # "bao nhiêu tiền" wants an amount
     ("tien", "Giá trị xuất khẩu năm 2021 đạt trên 995 tỷ đồng.", True),
