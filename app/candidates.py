@@ -16,7 +16,7 @@ from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
 
-FEATURE_VERSION = "answer-features-v14"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v15"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -157,6 +157,11 @@ def _without_honorific(syllables: list[str]) -> list[str]:
     return syllables[1:] if len(syllables) > 2 and syllables[0] in _HONORIFICS else syllables
 
 
+def _holds_rate(sentence: str) -> bool:
+    """A percentage or "phần trăm": what "tỷ lệ … là bao nhiêu" asks for ("212 đảng viên" is no rate)."""
+    return bool(_PERCENT.search(sentence)) or "phan tram" in " ".join(folded_syllables(sentence))
+
+
 def _support(runs: list[str], haystacks: list[str], own: int) -> float:
     """The share of the other passages that name what the candidate names and the question does not:
     an answer other articles repeat is more often right (zalo-qa: contains gold 0.656 → 0.672)."""
@@ -247,6 +252,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
     terms = question.terms
     counted = question.counted
+    rate_asked = counted is not None and question.wants_percent  # "Tỷ lệ hộ nghèo … là bao nhiêu?"
     offices = offices_asked(question.folded)
     years = question.years
     qbigrams = question.bigrams
@@ -289,7 +295,8 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
-            count_ok = float(holds_count(counted, sentence, numbers))  # the reply is the sentence: it must count it
+            # The reply is the sentence: it must count what is asked, or give the rate asked for.
+            count_ok = float(holds_count(counted, sentence, numbers) and (not rate_asked or _holds_rate(sentence)))
             role_ok = float(holds_office(offices, s_tokens))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
