@@ -248,7 +248,10 @@ def compose_reply(clause: str, passage: dict, span: str = "", from_title: bool =
 
 
 def _source_note(passage: dict, from_title: bool = False) -> str:
-    source = f"{TITLE_NOTE}bài viết" if from_title else f"{SOURCE_NOTE}{_cut(passage.get('title', ''), MAX_TITLE_CHARS)}”"
+    if from_title:
+        source = f"{TITLE_NOTE}bài viết"
+    else:
+        source = f"{SOURCE_NOTE}{_cut(passage.get('title', ''), MAX_TITLE_CHARS)}”"
     if passage.get("date"):
         source += f", ngày {_vn_date(passage['date'])}"
     return source

@@ -33,11 +33,10 @@ def holds_count(counted: str | None, sentence: str, given: set[str] | frozenset 
     head, *rest = counted.split() or [""]
     if not all(t in folded for t in rest):  # "sân thể thao" does not count airports ("sân bay")
         return False
-    if head == "tien":  # "bao nhiêu tiền": an amount of money ("995 tỷ đồng"), not "3 nội dung"
-        return any(_is_figure(words, n, False) and words[n].lstrip("0") not in given and _MONEY & set(folded[n + 1:n + 3])
-                   for n in range(len(words)))
+    # What must follow the figure: "bao nhiêu tiền" an amount of money ("995 tỷ đồng", not "3 nội dung").
+    wanted = _MONEY if head == "tien" else {head}
     return any(_is_figure(words, n, bool(head)) and words[n].lstrip("0") not in given
-               and (not head or head in folded[n + 1:n + 3]) for n in range(len(words)))
+               and (not head or wanted & set(folded[n + 1:n + 3])) for n in range(len(words)))
 
 
 # Offices a question may ask the holder of, folded; "Phó Bí thư" does not hold "Bí thư".
