@@ -71,6 +71,15 @@ def _passage_html(src: dict) -> str:
     return f"{esc(pre)}<mark>{esc(hl)}</mark>{esc(post)}"
 
 
+def _answer_html(result: dict) -> str:
+    """The answer with what was asked for (its span: a figure, name, date or place) in bold."""
+    answer, span = str(result.get("answer", "")), str(result.get("span") or "")
+    at = answer.find(span) if span and result.get("found") else -1
+    if at < 0 or span == answer:
+        return esc(answer)
+    return f"{esc(answer[:at])}<strong>{esc(span)}</strong>{esc(answer[at + len(span):])}"
+
+
 def _source_html(i: int, src: dict) -> str:
     meta = [esc(src["date"])] if src.get("date") else []
     meta.append(f"mã bài {esc(src.get('doc_id', ''))}")
@@ -95,7 +104,7 @@ def reply_html(result: dict, note: str = "") -> str:
         parts.append(f'<div class="hd-meta hd-filter-note">{esc(note)}</div>')
     if result.get("llm_note"):
         parts.append(f'<p class="hd-error">{esc(result["llm_note"])}</p>')
-    parts.append(f'<p class="hd-answer">{esc(result.get("answer", ""))}</p>')
+    parts.append(f'<p class="hd-answer">{_answer_html(result)}</p>')
     if result.get("standalone_question"):
         parts.append(f'<div class="hd-meta">Hiểu câu hỏi là: {esc(result["standalone_question"])}</div>')
     sources = result.get("sources") or []

@@ -98,6 +98,7 @@ def test_chat_answers_with_highlighted_source(page, service):
     expected = service.ask(OCOP_QUESTION)
     reply = ask(page, OCOP_QUESTION)
     expect(reply.locator(".hd-answer")).to_contain_text("20 sản phẩm OCOP")
+    expect(reply.locator(".hd-answer strong")).to_have_text(expected["span"])  # what was asked, in bold
     first = reply.locator(".hd-src").first
     expect(first.locator(".hd-src-title")).to_contain_text(expected["sources"][0]["title"])
     expect(first.locator(".hd-meta")).to_contain_text(OCOP_DOC)

@@ -32,3 +32,11 @@ def test_only_web_addresses_become_links():
     ]}
     html = reply_html(result)
     assert "javascript:" not in html and "<script>" not in html
+
+
+def test_the_answer_shows_its_span_in_bold_and_escaped():
+    result = {"answer": "Huyện có 20 <i>sản phẩm</i> OCOP (theo bài “A”).", "span": "20 <i>sản phẩm</i>",
+              "found": True, "sources": []}
+    html = reply_html(result)
+    assert "có <strong>20 &lt;i&gt;sản phẩm&lt;/i&gt;</strong> OCOP" in html
+    assert "<strong>" not in reply_html({**result, "found": False})  # a refusal asserts nothing
