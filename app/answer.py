@@ -86,6 +86,7 @@ def grounded(features: list[float]) -> bool:
     counts it (app/answer_rules.holds_count): "8 chương trình" does not say how many cooperatives; and one
     that asks who holds an office, only by a sentence that does not name just its deputy (holds_office);
     and one set in a year ("Năm 2019 …") only by a passage that names that year."""
+    # GATE_FEATURE is read per call: eval/train_answer.py measures the first place rule by swapping it.
     return all(features[FEATURES.index(name)] >= 1.0 for name in (GATE_FEATURE, "count_ok", "role_ok", "year_ok"))
 
 
@@ -96,12 +97,12 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
     clause holding the span when long. Training labels this same reply."""
     title = passage.get("title", "")
     # A span cut from a whole sentence would keep its full stop.
-    span = shortest_span(question, best.text, title).strip().rstrip(",;:. ")
+    span = _bare(shortest_span(question, best.text, title))
     if REPLY_GRANULARITY == "sentence":
-        if span == best.text.strip().rstrip(",;:. ") and best.text != best.sentence:
+        if span == _bare(best.text) and best.text != best.sentence:
             # The clause holds nothing of the asked type; its sentence, which is the reply, may
             # ("Đồng chí Hà Văn Bình, Phó Bí thư…, cho biết, …06/19 chỉ tiêu…").
-            span = shortest_span(question, best.sentence, title).strip().rstrip(",;:. ")
+            span = _bare(shortest_span(question, best.sentence, title))
         if span and span not in best.sentence and span in title:
             # Only the title says it ("Huyện Mỹ Xuyên (Sóc Trăng) …"): the title is the answer.
             return compose_reply(title, passage, span, from_title=True), title, span
@@ -112,6 +113,10 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
     if len(clause) > MAX_CLAUSE_CHARS and span != best.text:
         clause = _shortest_holding(span, best, found)
     return compose_reply(clause, passage, span), clause, span
+
+
+def _bare(text: str) -> str:
+    return text.strip().rstrip(",;:. ")
 
 
 def _shortest_holding(span: str, best, found) -> str:

@@ -276,7 +276,6 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         year_ok = float(all(f" {y} " in haystack for y in years))  # 2020's figures do not answer for 2019
         passage_numbers = {t.lstrip("0") for t in passage_tokens | title_tokens if t[0].isdigit()}
         asked_place = title_place(question, title) if question.qtype == "where" else ""
-        place_in_title = bool(asked_place)
         ranks = passage.get("ranks") or {}
         shared = {
             "cov_passage": _weighted(question, passage_tokens),
@@ -290,7 +289,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             "in_dense": float(bool(ranks.get("dense"))),
             "score_diff": float(passage.get("score") or 0.0) - fused[0], **retrieval,
             "numbers_passage": (sum(n in passage_numbers for n in numbers) / len(numbers)) if numbers else 1.0,
-            "places_ok": places_ok, "places_named_ok": named_ok, "year_ok": year_ok, "title_place": float(place_in_title), **qtype_flags,
+            "places_ok": places_ok, "places_named_ok": named_ok, "year_ok": year_ok, "title_place": float(bool(asked_place)), **qtype_flags,
         }
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
@@ -313,7 +312,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                 runs = new_capitals(question, text)
                 flags = _type_flags(question, text, tokens, runs)
                 features = {
-                    **shared, **flags, **_hits(question, flags, place_in_title),
+                    **shared, **flags, **_hits(question, flags, bool(asked_place)),
                     "cov_own": _weighted(question, own),
                     "cov_own_vs_passage": _weighted(question, own) - shared["cov_passage"],
                     "cov_sentence": _weighted(question, s_set),
