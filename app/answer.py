@@ -45,12 +45,14 @@ class Extracted:
     span: str = ""  # the shortest part of the clause that answers (a figure with its unit, a name, a date)
 
 
-def extract(question: ParsedQuestion, passages: list[dict], model=None) -> Extracted:
+def extract(question: ParsedQuestion, passages: list[dict], model=None, reader=None) -> Extracted:
     """The best candidate of the ranked passages ({"text", "title", "date", "score", "ranks"}), or a
-    refusal when the model's confidence in it is below the model's threshold."""
+    refusal when the confidence in it is below the threshold. With a reader (app/reader.py) the answer
+    model's best sentences are re-read and the confidence is the reader's, over both scores."""
     import numpy as np
 
     from app.answer_model import load_model
+    from app.reader import combine, sentence_order
 
     model = model or load_model()
     found = candidates(question, passages)
@@ -59,19 +61,27 @@ def extract(question: ParsedQuestion, passages: list[dict], model=None) -> Extra
     z = model.logits(np.array([c.features for c in found], dtype=np.float64))
     # Only candidates whose passage holds the places and figures the question names may answer.
     z = np.where([grounded(c.features) for c in found], z, -np.inf)
-    if not np.isfinite(z).any():
+    order = sentence_order(z, [(c.passage_index, c.sentence) for c in found])
+    if not order:
         return Extracted(False, REFUSAL, confidence=0.0)
-    best_i = int(np.argmax(z))
+    if reader is not None:
+        top = order[: reader.top]
+        pos, score, margin = combine(z[top], reader.scores(question.text, [found[j].sentence for j in top]),
+                                     reader.weight)
+        best_i = top[pos]
+        confidence = reader.confidence(score, margin, model.confidence_row(found[best_i].features))
+        threshold = reader.threshold
+    else:
+        best_i = order[0]
+        margin = min(float(z[best_i] - z[order[1]]), 5.0) if len(order) > 1 else 5.0
+        confidence = model.confidence(float(z[best_i]), margin, found[best_i].features)
+        threshold = model.threshold
     best = found[best_i]
-    others = [z[j] for j, c in enumerate(found) if (c.passage_index, c.sentence) != (best.passage_index, best.sentence)
-              and np.isfinite(z[j])]
-    margin = min(float(z[best_i] - max(others)), 5.0) if others else 5.0
-    confidence = model.confidence(float(z[best_i]), margin, best.features)
     # A where-question about a place whose article title brackets its province ("Huyện Mỹ Xuyên (Sóc
     # Trăng)") is answered by the title even below the threshold: the shared sets hold no such title to
     # learn that from, and the model's where-questions are otherwise the least sure (docs/answers.md).
     by_title = question.qtype == "where" and best.features[FEATURES.index("title_place")] >= 1.0
-    if confidence < model.threshold and not by_title:
+    if confidence < threshold and not by_title:
         return Extracted(False, REFUSAL, confidence=round(confidence, 3))
     reply, clause, span = reply_for(question, best, passages[best.passage_index], found)
     return Extracted(True, reply, clause, best.sentence, best.passage_index, confidence=round(confidence, 3), span=span)

@@ -44,10 +44,13 @@ class AnswerModel:
     def confidence(self, top: float, margin: float, row) -> float:
         """Calibrated probability that the best candidate (logit `top`, `margin` over the best of
         another sentence, feature vector `row`) answers the question."""
-        row = np.asarray(row, float)
-        row = np.where(np.isnan(row), self.mean, row)[self.confidence_features]
-        x = np.concatenate([[top, margin], row, [1.0]])
+        x = np.concatenate([[top, margin], self.confidence_row(row), [1.0]])
         return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ self.platt, -30, 30)))))
+
+    def confidence_row(self, row) -> np.ndarray:
+        """The features of a candidate's row the confidence reads (NaN read as the training mean)."""
+        row = np.asarray(row, float)
+        return np.where(np.isnan(row), self.mean, row)[self.confidence_features]
 
 
 def reads_sentence_scores(index_model: str, model: AnswerModel | None = None) -> bool:

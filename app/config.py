@@ -47,6 +47,8 @@ class Settings:
     max_question_chars: int = setting(2000, "Longer questions are refused with a message.")
     host: str = setting("127.0.0.1", "Address the web app listens on.")
     port: int = setting(7860, "Port the web app listens on.")
+    reader: bool = setting(True, "Re-read the answer model's best sentences with the reader (app/reader.py, "
+                                 "about 15 ms a question); false = the answer model alone.")
     max_upload_mb: float = setting(10.0, "Largest article file an administrator may upload through the page.")
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)

@@ -52,6 +52,14 @@ class QAService:
         self._llm = None
         self._swap = threading.Lock()
 
+    def reader(self):
+        """The reader (app/reader.py) when the settings use it, built once per process."""
+        if not self.settings.reader:
+            return None
+        from app.reader import load_reader
+
+        return load_reader()
+
     def reload(self) -> None:
         """Open the build CURRENT now points to and swap it in; questions already running keep the
         index they started with (its files stay readable: FAISS is in memory; the passage store's
@@ -156,7 +164,7 @@ class QAService:
         parsed = qparse.parse(question, places, index.document_frequency)
         plain = passage_inputs(passages, reads_sentence_scores(index.manifest.embed_model.get("name", "")))
         # Answers come from the top passages users see, however many sources the caller wants listed.
-        extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)])
+        extracted = answer.extract(parsed, plain[: max(self.settings.top_k, 5)], reader=self.reader())
         t2 = time.perf_counter()
         if timings is not None:
             timings.retrieval_ms = (t1 - t0) * 1000

@@ -64,6 +64,18 @@ def register(sub, common) -> None:
                    help="benchmark paths under --benchmarks (default: zalo-qa, vinewsqa-dev, alqac-legal)")
     p.set_defaults(func=_run_train_answer)
 
+    p = sub.add_parser("train-reader", parents=[common],
+                       help="huấn luyện bộ đọc (cross-encoder) và độ tin cậy của nó (từ ../shared/benchmarks, ~20 phút)")
+    p.add_argument("--out", default="app/reader_model.safetensors", help="the reader's weights; its record goes beside (.json)")
+    p.add_argument("--benchmarks", default=None, help="folder of the shared benchmarks (default: ../shared/benchmarks)")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"],
+                   help="retrieval that gives the training questions their passages")
+    p.add_argument("--epochs", type=float, default=None, help="passes over the training questions (default 1.5)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N usable questions of each set")
+    p.add_argument("--sets", nargs="+", default=None,
+                   help="benchmark paths under --benchmarks (default: zalo-qa, vinewsqa-dev, alqac-legal)")
+    p.set_defaults(func=_run_train_reader)
+
 
 def _run_eval(args) -> int:
     from eval.run import main
@@ -87,6 +99,13 @@ def _run_eval_batch(args) -> int:
 def _run_train_answer(args) -> int:
     from eval.train_answer import main
 
+    return main(args)
+
+
+def _run_train_reader(args) -> int:
+    from eval.train_reader import EPOCHS, main
+
+    args.epochs = EPOCHS if args.epochs is None else args.epochs
     return main(args)
 
 

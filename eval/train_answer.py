@@ -248,25 +248,36 @@ def git_sha() -> str:
     return sha(REPO_ROOT)
 
 
-def main(args) -> int:
-    from app.candidates import FEATURE_VERSION, FEATURES
+def gather(args, verb: str = "train-answer"):
+    """(labelled items, the sets' records, the embedder) of the shared benchmarks, retrieved as the app would."""
     from app.config import load_settings
     from index.embed import embedder_for
 
-    started = time.perf_counter()
     settings = load_settings(getattr(args, "data_dir", None), getattr(args, "config", None))
     embedder = embedder_for(settings.index)
     root = Path(args.benchmarks or BENCHMARKS)
     rows, sets = [], []
     for rel in getattr(args, "sets", None) or DEFAULT_SETS:
         path = root / rel
-        print(f"hoidap train-answer: {path}…", file=sys.stderr, flush=True)
+        print(f"hoidap {verb}: {path}…", file=sys.stderr, flush=True)
         got, info = retrieve_rows(path, settings, embedder, args.mode, args.limit)
         rows += got
         sets.append(info)
     items = labelled(rows)
-    print(f"hoidap train-answer: {len(items)} questions, {sum(len(i.y) for i in items)} candidates",
+    print(f"hoidap {verb}: {len(items)} questions, {sum(len(i.y) for i in items)} candidates",
           file=sys.stderr, flush=True)
+    return items, sets, embedder, rows
+
+
+def command_line() -> str:
+    return " ".join(["hoidap", *sys.argv[1:]]) if Path(sys.argv[0]).name == "hoidap" else " ".join(sys.argv)
+
+
+def main(args) -> int:
+    from app.candidates import FEATURE_VERSION, FEATURES
+
+    started = time.perf_counter()
+    items, sets, embedder, rows = gather(args)
 
     comparison, runs = {}, {}
     for kind in args.kinds:
@@ -324,8 +335,7 @@ def main(args) -> int:
                   "platt": [round(float(x), 6) for x in platt], "confidence_features": list(CONFIDENCE_FEATURES),
                   "threshold": round(threshold, 6)},
         "weights_by_feature": {n: round(float(w), 4) for n, w in zip(FEATURES, selector.weights)},
-        "training": {"command": " ".join(["hoidap", *sys.argv[1:]]) if Path(sys.argv[0]).name == "hoidap"
-                     else " ".join(sys.argv), "git_sha": git_sha(), "datasets": sets, "retrieval_mode": args.mode,
+        "training": {"command": command_line(), "git_sha": git_sha(), "datasets": sets, "retrieval_mode": args.mode,
                      "k": K, "l2": l2, "l2_grid": list(L2_GRID), "folds": FOLDS, "answered_target": ANSWERED_TARGET,
                      "threshold_sets": list(THRESHOLD_SETS), "embedding_model": embedder.info.name,
                      "n_questions": len(items), "n_candidates": int(sum(len(i.y) for i in items)),

@@ -1,0 +1,159 @@
+"""The reader: a small cross-encoder that reads the question with each of the answer model's best few
+sentences and reorders them; the answer and its confidence come from both (docs/answers.md).
+
+Its embeddings and first layers are multilingual-e5-small's (the model bundle, index/e5_bundle.py); its
+last layers and head are app/reader_model.safetensors, written with app/reader_model.json (base weights'
+hash, data hashes, command, SHA, the confidence fitted with it) by `hoidap train-reader`; checked on load.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_PATH = Path(__file__).with_name("reader_model.safetensors")
+RECORD_PATH = Path(__file__).with_name("reader_model.json")
+RECIPE = "reader-v1"  # bump when the network, its input or the combination changes
+QUERY, PASSAGE = "query: ", "passage: "  # e5's prompts, question first
+_LOCK = threading.Lock()
+_CACHE: dict[str, Reader] = {}
+
+
+class ReaderError(RuntimeError):
+    """The reader's files are missing, corrupt, or made for other base weights."""
+
+
+@dataclass
+class Reader:
+    net: object  # app/reader_net.PairReader, in eval mode
+    tokenizer: object  # tokenizers.Tokenizer of the bundle, pair-truncated to record["max_tokens"]
+    record: dict
+
+    @property
+    def top(self) -> int:
+        return int(self.record["top_sentences"])
+
+    @property
+    def weight(self) -> float:
+        return float(self.record["weight"])
+
+    def scores(self, question: str, sentences: list[str]) -> np.ndarray:
+        """One score per sentence: how well it answers the question (higher is better)."""
+        import torch
+
+        if not sentences:
+            return np.zeros(0)
+        ids, mask = encode_pairs(self.tokenizer, question, sentences)
+        with torch.inference_mode():
+            return self.net(ids, mask).numpy().astype(np.float64)
+
+    def confidence(self, top: float, margin: float, row) -> float:
+        """Calibrated probability that the chosen sentence answers: as app/answer_model.AnswerModel's
+        (row = its confidence features of the candidate), over the combined score and its margin."""
+        platt = np.asarray(self.record["confidence"]["platt"], float)
+        x = np.concatenate([[top, margin], np.asarray(row, float), [1.0]])
+        return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ platt, -30, 30)))))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.record["confidence"]["threshold"])
+
+
+def encode_pairs(tokenizer, question: str, sentences: list[str]):
+    """(ids, mask) tensors of the question paired with each sentence, the sentence truncated."""
+    import torch
+
+    out = tokenizer.encode_batch([(QUERY + question, PASSAGE + s) for s in sentences])
+    return (torch.tensor([e.ids for e in out], dtype=torch.long),
+            torch.tensor([e.attention_mask for e in out], dtype=torch.long))
+
+
+def pair_tokenizer(folder: Path, max_tokens: int):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_tokens, strategy="only_second")
+    tokenizer.enable_padding(pad_id=1, pad_token="<pad>")
+    return tokenizer
+
+
+def sentence_order(z: np.ndarray, sentence_of) -> list[int]:
+    """The best candidate of each sentence (by the answer model's logit z, -inf = may not answer), best first."""
+    best: dict = {}
+    for j, key in enumerate(sentence_of):
+        if np.isfinite(z[j]) and (key not in best or z[j] > z[best[key]]):
+            best[key] = j
+    return sorted(best.values(), key=lambda j: -z[j])
+
+
+def combine(z_top: np.ndarray, reader_scores: np.ndarray, weight: float) -> tuple[int, float, float]:
+    """(chosen position, its combined score, margin over the next) for the answer model's logits of its
+    best sentences and the reader's scores of them."""
+    combined = np.asarray(z_top, float) + weight * np.asarray(reader_scores, float)
+    best = int(np.argmax(combined))
+    rest = np.delete(combined, best)
+    margin = min(float(combined[best] - rest.max()), 5.0) if len(rest) else 5.0
+    return best, float(combined[best]), margin
+
+
+def base_weights():
+    """(bundle folder, a tensor getter over its safetensors, their sha256)."""
+    from safetensors import safe_open
+
+    from index.e5_bundle import ensure_bundle
+
+    folder, sha = ensure_bundle()
+    handle = safe_open(str(folder / "model.safetensors"), framework="pt")
+    return folder, handle.get_tensor, sha
+
+
+def load_reader(weights: Path | str | None = None) -> Reader:
+    """The committed reader (or the one at `weights`, its record beside it), built once per process."""
+    weights = Path(weights or WEIGHTS_PATH)
+    key = str(weights.resolve())
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _build(weights, weights.with_suffix(".json"))
+        return _CACHE[key]
+
+
+def _build(weights: Path, record_path: Path) -> Reader:
+    import torch
+    from safetensors import SafetensorsError
+    from safetensors.torch import load_file
+
+    from app.answer_model import load_model
+    from app.reader_net import from_bundle
+
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        trained = load_file(str(weights))
+    except FileNotFoundError:
+        raise ReaderError(f"Không tìm thấy bộ đọc {weights}: hãy chạy `hoidap train-reader` (reader missing).") from None
+    except (OSError, ValueError, SafetensorsError) as exc:
+        raise ReaderError(f"Không đọc được bộ đọc {weights} ({exc}) (corrupt reader).") from exc
+    if not isinstance(record, dict) or record.get("recipe") != RECIPE:
+        raise ReaderError(f"Bộ đọc {weights} làm theo công thức {record.get('recipe') if isinstance(record, dict) else None!r}, "
+                          f"mã hiện tại dùng {RECIPE!r}: hãy chạy lại `hoidap train-reader` (reader recipe mismatch).")
+    folder, tensors, sha = base_weights()
+    if record.get("base_sha256") != sha:
+        raise ReaderError(f"Bộ đọc {weights} được huấn luyện trên trọng số gốc khác ({str(record.get('base_sha256'))[:12]}… "
+                          f"≠ {sha[:12]}…): hãy chạy lại `hoidap train-reader` (reader base mismatch).")
+    if record.get("confidence", {}).get("features", [])[2:] != load_model().record["model"]["confidence_features"]:
+        raise ReaderError(f"Bộ đọc {weights} đọc các đặc trưng độ tin cậy khác mô hình trả lời: hãy chạy lại "
+                          "`hoidap train-reader` (reader/answer model mismatch).")
+    net = from_bundle(tensors, int(record["layers"]))
+    try:
+        unexpected = net.load_state_dict({k: v.float() for k, v in trained.items()}, strict=False).unexpected_keys
+    except RuntimeError as exc:
+        unexpected = [str(exc)]
+    if unexpected or not any(k.startswith("head.") for k in trained):
+        raise ReaderError(f"Bộ đọc {weights} không khớp mạng ({unexpected[:3]}) (corrupt reader).")
+    net.eval()
+    if record.get("int8"):  # dynamic int8 Linear layers: a third of the time, measured level (docs/answers.md)
+        net = torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+    return Reader(net, pair_tokenizer(folder, int(record["max_tokens"])), record)

@@ -1,0 +1,236 @@
+"""`hoidap train-reader`: train the reader (app/reader.py) on the shared benchmarks, with the confidence
+it answers with.
+
+The answer model's out-of-fold ranking gives each question its best sentences; the reader learns which
+of the first eight holds the answer (listwise, the gold one put in when missing). Two halves, each read
+by a reader trained on the other, give honest scores: the confidence (Platt, threshold) is fitted on
+them and the figures are cross-validated. The reader written is trained on everything (~20 min, 2 cores).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eval.answer_data import FOLDS, Item
+from eval.train_answer import (CONFIDENCE_FEATURES, L2, choose_threshold, command_line, figures, fit_platt,
+                               fit_selector, gather, git_sha, tradeoff)
+
+LAYERS, TRAINED_LAYERS = 6, 2  # e5-small's first 6 of 12 layers, the last 2 of them trained
+TRAIN_SENTENCES = 8  # the list each question is trained on
+TOP_SENTENCES = 4  # the list the app reads: 4 kept all of 8's gain over five folds, at half the time
+WEIGHT = 1.0  # combined = answer model's logit + WEIGHT × reader's score (0.5–2 measured, 1 best)
+MAX_TOKENS = 128
+EPOCHS, LR, HEAD_LR, WEIGHT_DECAY, ACCUMULATE = 1.5, 5e-5, 1e-3, 0.01, 4
+INT8_TOLERANCE = 0.005  # int8 is kept when its mean top-1 is within this of float32's
+HALVES = 2
+
+
+@dataclass
+class Ranked:
+    """One question's sentences as the answer model (out of fold) orders them, best first."""
+
+    item: Item
+    cands: list[int]  # the best grounded candidate of each sentence
+    z: np.ndarray  # their logits
+    right: list[bool]  # whether the reply each gives holds a gold answer
+    sentences: list[str]
+    half: int
+
+
+def ranked(items: list[Item]) -> list[Ranked]:
+    from app.answer import grounded
+    from app.reader import sentence_order
+
+    out = []
+    for f in range(FOLDS):
+        selector = fit_selector([i for i in items if i.fold != f], l2=L2, kind="listwise")
+        for i in (i for i in items if i.fold == f):
+            cands, z = [], np.zeros(0)
+            if len(i.y):
+                z = np.where([grounded(list(row)) for row in i.X], selector.logits(i.X), -np.inf)
+                cands = sentence_order(z, i.sentence_of)
+            half = int(hashlib.sha256(f"half:{i.qid}".encode()).hexdigest(), 16) % HALVES
+            out.append(Ranked(i, cands, z[cands], [bool(i.y[j] > 0) for j in cands],
+                              [i.extra["sentences"][i.sentence_of[j]] for j in cands], half))
+    return out
+
+
+def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str = ""):
+    """A reader (app/reader_net.PairReader) trained on the lists; returns it in eval mode."""
+    import torch
+
+    from app.reader import base_weights, encode_pairs, pair_tokenizer
+    from app.reader_net import from_bundle
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    folder, tensors, _ = base_weights()
+    net, tokenizer = from_bundle(tensors, LAYERS), pair_tokenizer(folder, MAX_TOKENS)
+    for p in net.parameters():
+        p.requires_grad = False
+    trained = [p for layer in net.layers[LAYERS - TRAINED_LAYERS:] for p in layer.parameters()]
+    for p in [*trained, *net.head.parameters()]:
+        p.requires_grad = True
+    opt = torch.optim.AdamW([{"params": trained, "lr": LR}, {"params": net.head.parameters(), "lr": HEAD_LR}],
+                            weight_decay=WEIGHT_DECAY)
+    # Questions with a right sentence to learn and a wrong one among the first eight to learn it against.
+    usable = [r for r in lists if any(r.right) and not all(r.right[:TRAIN_SENTENCES])]
+    steps = int(len(usable) * epochs)
+    order: list[Ranked] = []
+    while len(order) < steps:
+        order += rng.sample(usable, len(usable))
+    net.train()
+    started, loss_sum = time.perf_counter(), 0.0
+    for step, r in enumerate(order[:steps]):
+        sentences, right = r.sentences[:TRAIN_SENTENCES], r.right[:TRAIN_SENTENCES]
+        if not any(right):  # the right one ranked lower: it takes the last place
+            k = r.right.index(True)
+            sentences, right = sentences[:-1] + [r.sentences[k]], right[:-1] + [True]
+        scores = net(*encode_pairs(tokenizer, r.item.question, sentences))
+        y = torch.tensor(right)
+        loss = (torch.logsumexp(scores, 0) - torch.logsumexp(scores[y], 0)) / ACCUMULATE
+        loss.backward()
+        loss_sum += float(loss.detach()) * ACCUMULATE
+        if (step + 1) % ACCUMULATE == 0 or step + 1 == steps:
+            opt.step()
+            opt.zero_grad()
+        if (step + 1) % 200 == 0 or step + 1 == steps:
+            spent = time.perf_counter() - started
+            print(f"hoidap train-reader {label}: {step + 1}/{steps} questions, loss {loss_sum / 200:.3f}, "
+                  f"{spent:.0f} s, ~{spent / (step + 1) * (steps - step - 1):.0f} s left", file=sys.stderr, flush=True)
+            loss_sum = 0.0
+    return net.eval(), tokenizer
+
+
+def read(net, tokenizer, lists: list[Ranked]) -> dict[str, np.ndarray]:
+    """The reader's scores of each question's first TOP_SENTENCES sentences."""
+    import torch
+
+    from app.reader import encode_pairs
+
+    with torch.inference_mode():
+        return {r.item.qid: net(*encode_pairs(tokenizer, r.item.question, r.sentences[:TOP_SENTENCES])).numpy()
+                if r.sentences else np.zeros(0) for r in lists}
+
+
+def choices(lists: list[Ranked], scores: dict | None) -> dict[str, tuple]:
+    """qid → (candidate chosen or -1, combined top, margin, confidence features), as app/answer.py chooses;
+    the answer model alone when scores is None."""
+    from app.candidates import FEATURES
+    from app.reader import combine
+
+    columns = [FEATURES.index(n) for n in CONFIDENCE_FEATURES]
+    out = {}
+    for r in lists:
+        if not r.cands:
+            out[r.item.qid] = (-1, -10.0, 0.0, np.zeros(len(columns)))
+            continue
+        n = min(TOP_SENTENCES, len(r.cands))
+        pos, top, margin = combine(r.z[:n], scores[r.item.qid] if scores else np.zeros(n), WEIGHT if scores else 0.0)
+        if not scores:  # the margin over every other sentence, as the answer model alone computes it
+            margin = min(float(r.z[0] - r.z[1]), 5.0) if len(r.z) > 1 else 5.0
+        out[r.item.qid] = (r.cands[pos], top, margin, r.item.X[r.cands[pos], columns])
+    return out
+
+
+def confidences(lists: list[Ranked], chosen: dict) -> tuple[dict, dict, np.ndarray, float]:
+    """(cross-validated confidences shifted so 0.5 is each half's threshold, final confidences, Platt, threshold)."""
+    def fit(subset):
+        tops = [chosen[r.item.qid][1:] for r in subset]
+        right = [bool(r.item.answers) and chosen[r.item.qid][0] >= 0 and bool(r.item.y[chosen[r.item.qid][0]] > 0)
+                 for r in subset]
+        platt = fit_platt(tops, right)
+        conf = {r.item.qid: conf_of(platt, chosen[r.item.qid]) for r in subset}
+        return platt, conf, choose_threshold([conf[r.item.qid] for r in subset], [r.item for r in subset])
+
+    shifted = {}
+    for h in range(HALVES):
+        platt, _, threshold = fit([r for r in lists if r.half != h])
+        for r in (r for r in lists if r.half == h):
+            shifted[r.item.qid] = conf_of(platt, chosen[r.item.qid]) - threshold + 0.5
+    platt, final, threshold = fit(lists)
+    return shifted, final, platt, threshold
+
+
+def conf_of(platt, choice) -> float:
+    best, top, margin, row = choice
+    if best < 0:
+        return 0.0
+    x = np.concatenate([[top, margin], row, [1.0]])
+    return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ platt, -30, 30)))))
+
+
+def top1(lists: list[Ranked], chosen: dict) -> dict[str, float]:
+    return {name: round(float(np.mean([chosen[r.item.qid][0] >= 0 and r.item.y[chosen[r.item.qid][0]] > 0
+                                       for r in lists if r.item.dataset == name and r.item.answers])), 3)
+            for name in sorted({r.item.dataset for r in lists})}
+
+
+def int8(net):
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def main(args) -> int:
+    from safetensors.torch import save_file
+
+    from app.reader import RECIPE, base_weights
+    from app.reader_net import trained_part
+
+    started = time.perf_counter()
+    items, sets, embedder, _ = gather(args, "train-reader")
+    lists = ranked(items)
+    epochs = args.epochs
+    scores = {"float32": {}, "int8": {}}
+    for h in range(HALVES):
+        net, tokenizer = train([r for r in lists if r.half != h], epochs, seed=h, label=f"half {h + 1}/{HALVES}")
+        held = [r for r in lists if r.half == h]
+        scores["float32"].update(read(net, tokenizer, held))
+        scores["int8"].update(read(int8(net), tokenizer, held))
+    alone = choices(lists, None)
+    with_reader = {name: choices(lists, s) for name, s in scores.items()}
+    tops = {"answer model alone": top1(lists, alone), **{f"with the reader ({n})": top1(lists, c)
+                                                      for n, c in with_reader.items()}}
+    use_int8 = np.mean(list(tops["with the reader (int8)"].values())) >= \
+        np.mean(list(tops["with the reader (float32)"].values())) - INT8_TOLERANCE
+    chosen = with_reader["int8" if use_int8 else "float32"]
+    shifted, final, platt, threshold = confidences(lists, chosen)
+    shifted_alone, _, _, _ = confidences(lists, alone)
+    picks = {r.item.qid: chosen[r.item.qid][0] for r in lists}
+    comparison = {"answer model alone": figures(items, {r.item.qid: alone[r.item.qid][0] for r in lists}, shifted_alone, 0.5),
+                  "with the reader": figures(items, picks, shifted, 0.5)}
+    print(json.dumps({"top_1": tops, "cross_validated": comparison}, ensure_ascii=False, indent=1), flush=True)
+
+    net, _ = train(lists, epochs, seed=HALVES, label="all")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.half().contiguous() for k, v in trained_part(net, TRAINED_LAYERS).items()}, str(out))
+    record = {
+        "what": "hoidap reader: e5-small's first layers reading question and sentence together, reordering the "
+                "answer model's best sentences; its confidence and decline threshold",
+        "recipe": RECIPE, "base_sha256": base_weights()[2], "layers": LAYERS, "trained_layers": TRAINED_LAYERS,
+        "max_tokens": MAX_TOKENS, "top_sentences": TOP_SENTENCES, "weight": WEIGHT, "int8": bool(use_int8),
+        "confidence": {"platt": [round(float(x), 6) for x in platt], "threshold": round(threshold, 6),
+                       "features": ["combined top", "combined margin", *CONFIDENCE_FEATURES]},
+        "training": {"command": command_line(), "git_sha": git_sha(), "datasets": sets, "epochs": epochs,
+                     "lr": LR, "head_lr": HEAD_LR, "accumulate": ACCUMULATE, "train_sentences": TRAIN_SENTENCES,
+                     "halves": HALVES, "answer_model_folds": FOLDS, "retrieval_mode": args.mode,
+                     "embedding_model": embedder.info.name, "n_questions": len(items),
+                     "seconds": round(time.perf_counter() - started, 1)},
+        "top_1_of_the_answer_model's_best": tops,
+        "cross_validated": comparison,
+        "tradeoff_zalo_qa": tradeoff(items, final, "zalo_qa_squad2"),
+    }
+    out.with_suffix(".json").write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"hoidap train-reader: wrote {out} and {out.with_suffix('.json').name} in "
+          f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
