@@ -111,6 +111,14 @@ def base_weights():
     return folder, handle.get_tensor, sha
 
 
+def describe(weights: Path | str | None = None) -> dict:
+    """What a report says of the reader: its recipe, precision and training run (the record alone)."""
+    record = json.loads(Path(weights or WEIGHTS_PATH).with_suffix(".json").read_text(encoding="utf-8"))
+    keep = ("recipe", "layers", "trained_layers", "top_sentences", "weight", "int8", "base_sha256")
+    return {**{k: record.get(k) for k in keep}, "git_sha": record.get("training", {}).get("git_sha"),
+            "command": record.get("training", {}).get("command")}
+
+
 def load_reader(weights: Path | str | None = None) -> Reader:
     """The committed reader (or the one at `weights`, its record beside it), built once per process."""
     weights = Path(weights or WEIGHTS_PATH)

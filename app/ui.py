@@ -7,6 +7,7 @@ functions, so `import app.ui` is cheap and has no side effects.
 
 import logging
 import os
+import threading
 
 from app.ui_render import COPY_JS, CSS, error_html, esc, reply_html
 
@@ -274,6 +275,8 @@ def serve(service, settings) -> None:
     demo = build_app(service, settings)
     launch(demo, settings.host, settings.port, prevent_thread_lock=True,
            max_file_size=int(settings.max_upload_mb * 2 * 1024 * 1024))
+    # The reader (torch, ~3 s) loads while the page is already up, not at the first question.
+    threading.Thread(target=service.reader, name="hoidap-reader-load", daemon=True).start()
     print(f"hoidap đang chạy tại http://{settings.host}:{settings.port}", flush=True)
     if not demo.hd_access.enabled:
         print(LOCAL_NOTE, flush=True)

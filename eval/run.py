@@ -171,6 +171,14 @@ def print_summary(metrics: dict, report_path: Path) -> None:
     print(f"\nReport: {report_path}")
 
 
+def reader_info(settings) -> dict | None:
+    if not settings.reader:
+        return None
+    from app.reader import describe
+
+    return describe()
+
+
 def main(args) -> int:
     try:
         return _run(args)
@@ -257,7 +265,8 @@ def _run(args) -> int:
                     "limit": getattr(args, "limit", None)},
         "corpus": {**corpus_info, "hash": chash, "n_chunks": manifest.n_chunks},
         "retrievers": retrievers,
-        "answerers": {"hoidap": "app.qa.QAService, one entry per retriever",
+        "answerers": {"hoidap": "app.qa.QAService, one entry per retriever"
+                                + (" (answer model + reader)" if settings.reader else " (answer model alone)"),
                       NAIVE: f"eval/naive.py over the {NAIVE_OVER} retriever's passages: the top passage's "
                              "sentence with the most IDF-weighted question syllables; never declines"},
         "queries": queries,
@@ -269,6 +278,7 @@ def _run(args) -> int:
         "index_settings": s.to_dict(),
         "retrieval_settings": settings.retrieval.to_dict(),
         "embedding_model": embedder.info.to_dict(),
+        "reader": reader_info(settings),
         "baselines": baseline_info,
         "git_sha": sha,
         "versions": library_versions(),

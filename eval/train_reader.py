@@ -69,7 +69,10 @@ def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str
 
     from app.reader import base_weights, encode_pairs, pair_tokenizer
     from app.reader_net import from_bundle
+    from index.onnx_export import physical_cores
 
+    # Every core: faiss's OpenMP setting (index/vectors.py) otherwise leaves torch on one thread.
+    torch.set_num_threads(physical_cores())
     torch.manual_seed(seed)
     rng = random.Random(seed)
     folder, tensors, _ = base_weights()
