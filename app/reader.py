@@ -111,6 +111,17 @@ def base_weights():
     return folder, handle.get_tensor, sha
 
 
+def int8(net):
+    """The network with its Linear layers in dynamic int8 (torch's eager API, deprecated but kept in 2.x)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def describe(weights: Path | str | None = None) -> dict:
     """What a report says of the reader: its recipe, precision and training run (the record alone)."""
     record = json.loads(Path(weights or WEIGHTS_PATH).with_suffix(".json").read_text(encoding="utf-8"))
@@ -130,7 +141,6 @@ def load_reader(weights: Path | str | None = None) -> Reader:
 
 
 def _build(weights: Path, record_path: Path) -> Reader:
-    import torch
     from safetensors import SafetensorsError
     from safetensors.torch import load_file
 
@@ -162,6 +172,6 @@ def _build(weights: Path, record_path: Path) -> Reader:
     if unexpected or not any(k.startswith("head.") for k in trained):
         raise ReaderError(f"Bộ đọc {weights} không khớp mạng ({unexpected[:3]}) (corrupt reader).")
     net.eval()
-    if record.get("int8"):  # dynamic int8 Linear layers: a third of the time, measured level (docs/answers.md)
-        net = torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
+    if record.get("int8"):  # dynamic int8 Linear layers: a third of the time (the record holds the comparison)
+        net = int8(net)
     return Reader(net, pair_tokenizer(folder, int(record["max_tokens"])), record)

@@ -18,6 +18,8 @@ def register(sub, common) -> None:
                    help="retrieval set-ups to compare (hybrid bm25 dense llamaindex-default; default: all)")
     p.add_argument("--out", default="eval-out", help="output folder")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--half", type=int, default=None, choices=[0, 1],
+                   help="only the questions of this half of `hoidap train-reader`'s split (its --hold-half)")
     p.add_argument("--queries", default="as-is", choices=["as-is", "folded", "mixed"],
                    help="ask the questions as written, with every diacritic removed, or with about half "
                         "of the words' diacritics removed (how officials often type)")
@@ -71,6 +73,8 @@ def register(sub, common) -> None:
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"],
                    help="retrieval that gives the training questions their passages")
     p.add_argument("--epochs", type=float, default=None, help="passes over the training questions (default 1.5)")
+    p.add_argument("--hold-half", type=int, default=None, choices=[0, 1],
+                   help="write the reader trained without this half of the questions (to measure the user's path on it)")
     p.add_argument("--limit", type=int, default=None, help="only the first N usable questions of each set")
     p.add_argument("--sets", nargs="+", default=None,
                    help="benchmark paths under --benchmarks (default: zalo-qa, vinewsqa-dev, alqac-legal)")

@@ -140,6 +140,11 @@ def _load_dataset(args):
     except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UsageError(f"cannot read dataset {args.dataset}: {reason}") from exc
+    half = getattr(args, "half", None)
+    if half is not None:  # the questions `hoidap train-reader --hold-half H` left out
+        from eval.train_reader import half_of
+
+        dataset.questions = [q for q in dataset.questions if half_of(f"{dataset.name}:{q.id}") == half]
     if not dataset.questions:
         raise UsageError(f"{args.dataset}: no question to evaluate")
     return dataset
@@ -176,7 +181,7 @@ def reader_info(settings) -> dict | None:
         return None
     from app.reader import describe
 
-    return describe()
+    return describe(settings.reader_weights or None)
 
 
 def main(args) -> int:
@@ -262,7 +267,7 @@ def _run(args) -> int:
         "dataset": {"name": dataset.name, "path": str(Path(dataset.path).resolve()), "format": dataset.format,
                     "content_hash": dataset.content_hash, "n_questions": len(dataset.questions),
                     "n_answerable": sum(q.answerable for q in dataset.questions),
-                    "limit": getattr(args, "limit", None)},
+                    "limit": getattr(args, "limit", None), "half": getattr(args, "half", None)},
         "corpus": {**corpus_info, "hash": chash, "n_chunks": manifest.n_chunks},
         "retrievers": retrievers,
         "answerers": {"hoidap": "app.qa.QAService, one entry per retriever"

@@ -45,6 +45,11 @@ class Ranked:
     half: int
 
 
+def half_of(qid: str) -> int:
+    """Which half a question ("dataset:id") falls in, by hash: stable across runs."""
+    return int(hashlib.sha256(f"half:{qid}".encode()).hexdigest(), 16) % HALVES
+
+
 def ranked(items: list[Item]) -> list[Ranked]:
     from app.answer import grounded
     from app.reader import sentence_order
@@ -57,9 +62,8 @@ def ranked(items: list[Item]) -> list[Ranked]:
             if len(i.y):
                 z = np.where([grounded(list(row)) for row in i.X], selector.logits(i.X), -np.inf)
                 cands = sentence_order(z, i.sentence_of)
-            half = int(hashlib.sha256(f"half:{i.qid}".encode()).hexdigest(), 16) % HALVES
             out.append(Ranked(i, cands, z[cands], [bool(i.y[j] > 0) for j in cands],
-                              [i.extra["sentences"][i.sentence_of[j]] for j in cands], half))
+                              [i.extra["sentences"][i.sentence_of[j]] for j in cands], half_of(i.qid)))
     return out
 
 
@@ -177,28 +181,24 @@ def top1(lists: list[Ranked], chosen: dict) -> dict[str, float]:
             for name in sorted({r.item.dataset for r in lists})}
 
 
-def int8(net):
-    import torch
-
-    return torch.ao.quantization.quantize_dynamic(net, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def main(args) -> int:
     from safetensors.torch import save_file
 
-    from app.reader import RECIPE, base_weights
+    from app.reader import RECIPE, base_weights, int8
     from app.reader_net import trained_part
 
     started = time.perf_counter()
     items, sets, embedder, _ = gather(args, "train-reader")
     lists = ranked(items)
     epochs = args.epochs
-    scores = {"float32": {}, "int8": {}}
+    held_half = getattr(args, "hold_half", None)
+    scores, kept = {"float32": {}, "int8": {}}, None
     for h in range(HALVES):
         net, tokenizer = train([r for r in lists if r.half != h], epochs, seed=h, label=f"half {h + 1}/{HALVES}")
         held = [r for r in lists if r.half == h]
         scores["float32"].update(read(net, tokenizer, held))
         scores["int8"].update(read(int8(net), tokenizer, held))
+        kept = net if h == held_half else kept
     alone = choices(lists, None)
     with_reader = {name: choices(lists, s) for name, s in scores.items()}
     tops = {"answer model alone": top1(lists, alone), **{f"with the reader ({n})": top1(lists, c)
@@ -206,14 +206,17 @@ def main(args) -> int:
     use_int8 = np.mean(list(tops["with the reader (int8)"].values())) >= \
         np.mean(list(tops["with the reader (float32)"].values())) - INT8_TOLERANCE
     chosen = with_reader["int8" if use_int8 else "float32"]
-    shifted, final, platt, threshold = confidences(lists, chosen)
+    # A reader held out from one half (to measure the user's path on it) answers with a confidence
+    # fitted on the other half only.
+    shifted, final, platt, threshold = confidences([r for r in lists if r.half != held_half], chosen)
     shifted_alone, _, _, _ = confidences(lists, alone)
     picks = {r.item.qid: chosen[r.item.qid][0] for r in lists}
-    comparison = {"answer model alone": figures(items, {r.item.qid: alone[r.item.qid][0] for r in lists}, shifted_alone, 0.5),
-                  "with the reader": figures(items, picks, shifted, 0.5)}
+    comparison = {"answer model alone": figures(items, {r.item.qid: alone[r.item.qid][0] for r in lists}, shifted_alone, 0.5)}
+    if held_half is None:
+        comparison["with the reader"] = figures(items, picks, shifted, 0.5)
     print(json.dumps({"top_1": tops, "cross_validated": comparison}, ensure_ascii=False, indent=1), flush=True)
 
-    net, _ = train(lists, epochs, seed=HALVES, label="all")
+    net = kept if held_half is not None else train(lists, epochs, seed=HALVES, label="all")[0]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.half().contiguous() for k, v in trained_part(net, TRAINED_LAYERS).items()}, str(out))
@@ -229,6 +232,7 @@ def main(args) -> int:
                      "halves": HALVES, "answer_model_folds": FOLDS, "retrieval_mode": args.mode,
                      "embedding_model": embedder.info.name, "n_questions": len(items),
                      "seconds": round(time.perf_counter() - started, 1)},
+        "held_out_half": held_half,
         "top_1_of_the_answer_model's_best": tops,
         "cross_validated": comparison,
         "tradeoff_zalo_qa": tradeoff(items, final, "zalo_qa_squad2"),
