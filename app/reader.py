@@ -141,7 +141,7 @@ def load_reader(weights: Path | str | None = None) -> Reader:
 
 
 def _build(weights: Path, record_path: Path) -> Reader:
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from app.answer_model import load_model
@@ -152,7 +152,7 @@ def _build(weights: Path, record_path: Path) -> Reader:
         trained = load_file(str(weights))
     except FileNotFoundError:
         raise ReaderError(f"Không tìm thấy bộ đọc {weights}: hãy chạy `hoidap train-reader` (reader missing).") from None
-    except (OSError, ValueError, SafetensorsError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         raise ReaderError(f"Không đọc được bộ đọc {weights} ({exc}) (corrupt reader).") from exc
     if not isinstance(record, dict) or record.get("recipe") != RECIPE:
         raise ReaderError(f"Bộ đọc {weights} làm theo công thức {record.get('recipe') if isinstance(record, dict) else None!r}, "

@@ -276,7 +276,7 @@ def command_line() -> str:
 def main(args) -> int:
     from app.candidates import FEATURE_VERSION, FEATURES
 
-    started = time.perf_counter()
+    started, sha = time.perf_counter(), git_sha()  # the code that runs: edits made meanwhile do not change it
     items, sets, embedder, rows = gather(args)
 
     comparison, runs = {}, {}
@@ -335,7 +335,7 @@ def main(args) -> int:
                   "platt": [round(float(x), 6) for x in platt], "confidence_features": list(CONFIDENCE_FEATURES),
                   "threshold": round(threshold, 6)},
         "weights_by_feature": {n: round(float(w), 4) for n, w in zip(FEATURES, selector.weights)},
-        "training": {"command": command_line(), "git_sha": git_sha(), "datasets": sets, "retrieval_mode": args.mode,
+        "training": {"command": command_line(), "git_sha": sha, "datasets": sets, "retrieval_mode": args.mode,
                      "k": K, "l2": l2, "l2_grid": list(L2_GRID), "folds": FOLDS, "answered_target": ANSWERED_TARGET,
                      "threshold_sets": list(THRESHOLD_SETS), "embedding_model": embedder.info.name,
                      "n_questions": len(items), "n_candidates": int(sum(len(i.y) for i in items)),

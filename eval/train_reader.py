@@ -148,22 +148,22 @@ def choices(lists: list[Ranked], scores: dict | None) -> dict[str, tuple]:
     return out
 
 
-def confidences(lists: list[Ranked], chosen: dict) -> tuple[dict, dict, np.ndarray, float]:
-    """(cross-validated confidences shifted so 0.5 is each half's threshold, final confidences, Platt, threshold)."""
+def confidences(lists: list[Ranked], chosen: dict, fit_on: list[Ranked] | None = None) -> tuple[dict, dict, np.ndarray, float]:
+    """(cross-validated confidences shifted so 0.5 is each half's threshold, confidences of the Platt and
+    threshold fitted on `fit_on` (default: every question), that Platt, that threshold)."""
     def fit(subset):
         tops = [chosen[r.item.qid][1:] for r in subset]
         right = [bool(r.item.answers) and chosen[r.item.qid][0] >= 0 and bool(r.item.y[chosen[r.item.qid][0]] > 0)
                  for r in subset]
         platt = fit_platt(tops, right)
-        conf = {r.item.qid: conf_of(platt, chosen[r.item.qid]) for r in subset}
+        conf = {r.item.qid: conf_of(platt, chosen[r.item.qid]) for r in lists}
         return platt, conf, choose_threshold([conf[r.item.qid] for r in subset], [r.item for r in subset])
 
     shifted = {}
     for h in range(HALVES):
-        platt, _, threshold = fit([r for r in lists if r.half != h])
-        for r in (r for r in lists if r.half == h):
-            shifted[r.item.qid] = conf_of(platt, chosen[r.item.qid]) - threshold + 0.5
-    platt, final, threshold = fit(lists)
+        platt, conf, threshold = fit([r for r in lists if r.half != h])
+        shifted.update({r.item.qid: conf[r.item.qid] - threshold + 0.5 for r in lists if r.half == h})
+    platt, final, threshold = fit(fit_on or lists)
     return shifted, final, platt, threshold
 
 
@@ -187,7 +187,7 @@ def main(args) -> int:
     from app.reader import RECIPE, base_weights, int8
     from app.reader_net import trained_part
 
-    started = time.perf_counter()
+    started, sha = time.perf_counter(), git_sha()  # the code that runs: edits made meanwhile do not change it
     items, sets, embedder, _ = gather(args, "train-reader")
     lists = ranked(items)
     epochs = args.epochs
@@ -208,7 +208,7 @@ def main(args) -> int:
     chosen = with_reader["int8" if use_int8 else "float32"]
     # A reader held out from one half (to measure the user's path on it) answers with a confidence
     # fitted on the other half only.
-    shifted, final, platt, threshold = confidences([r for r in lists if r.half != held_half], chosen)
+    shifted, final, platt, threshold = confidences(lists, chosen, [r for r in lists if r.half != held_half])
     shifted_alone, _, _, _ = confidences(lists, alone)
     picks = {r.item.qid: chosen[r.item.qid][0] for r in lists}
     comparison = {"answer model alone": figures(items, {r.item.qid: alone[r.item.qid][0] for r in lists}, shifted_alone, 0.5)}
@@ -227,7 +227,7 @@ def main(args) -> int:
         "max_tokens": MAX_TOKENS, "top_sentences": TOP_SENTENCES, "weight": WEIGHT, "int8": bool(use_int8),
         "confidence": {"platt": [round(float(x), 6) for x in platt], "threshold": round(threshold, 6),
                        "features": ["combined top", "combined margin", *CONFIDENCE_FEATURES]},
-        "training": {"command": command_line(), "git_sha": git_sha(), "datasets": sets, "epochs": epochs,
+        "training": {"command": command_line(), "git_sha": sha, "datasets": sets, "epochs": epochs,
                      "lr": LR, "head_lr": HEAD_LR, "accumulate": ACCUMULATE, "train_sentences": TRAIN_SENTENCES,
                      "halves": HALVES, "answer_model_folds": FOLDS, "retrieval_mode": args.mode,
                      "embedding_model": embedder.info.name, "n_questions": len(items),
