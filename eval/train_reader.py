@@ -29,7 +29,6 @@ TOP_SENTENCES = 4  # the list the app reads: 4 kept all of 8's gain over five fo
 WEIGHT = 1.0  # combined = answer model's logit + WEIGHT × reader's score (0.5–2 measured, 1 best)
 MAX_TOKENS = 128
 EPOCHS, LR, HEAD_LR, WEIGHT_DECAY, ACCUMULATE = 1.5, 5e-5, 1e-3, 0.01, 4
-INT8_TOLERANCE = 0.005  # int8 is kept when its mean top-1 is within this of float32's
 HALVES = 2
 
 
@@ -117,15 +116,12 @@ def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str
     return net.eval(), tokenizer
 
 
-def read(net, tokenizer, lists: list[Ranked]) -> dict[str, np.ndarray]:
+def read(net, tokenizer, lists: list[Ranked], precision: str) -> dict[str, np.ndarray]:
     """The reader's scores of each question's first TOP_SENTENCES sentences."""
-    import torch
+    from app.reader import score_pairs
 
-    from app.reader import encode_pairs
-
-    with torch.inference_mode():
-        return {r.item.qid: net(*encode_pairs(tokenizer, r.item.question, r.sentences[:TOP_SENTENCES])).numpy()
-                if r.sentences else np.zeros(0) for r in lists}
+    return {r.item.qid: score_pairs(net, tokenizer, r.item.question, r.sentences[:TOP_SENTENCES], precision)
+            for r in lists}
 
 
 def choices(lists: list[Ranked], scores: dict | None) -> dict[str, tuple]:
@@ -184,7 +180,7 @@ def top1(lists: list[Ranked], chosen: dict) -> dict[str, float]:
 def main(args) -> int:
     from safetensors.torch import save_file
 
-    from app.reader import RECIPE, base_weights, int8
+    from app.reader import RECIPE, base_weights, machine_precision
     from app.reader_net import trained_part
 
     started, sha = time.perf_counter(), git_sha()  # the code that runs: edits made meanwhile do not change it
@@ -192,20 +188,19 @@ def main(args) -> int:
     lists = ranked(items)
     epochs = args.epochs
     held_half = getattr(args, "hold_half", None)
-    scores, kept = {"float32": {}, "int8": {}}, None
+    scores, kept = {"float32": {}, "bfloat16": {}}, None
     for h in range(HALVES):
         net, tokenizer = train([r for r in lists if r.half != h], epochs, seed=h, label=f"half {h + 1}/{HALVES}")
         held = [r for r in lists if r.half == h]
-        scores["float32"].update(read(net, tokenizer, held))
-        scores["int8"].update(read(int8(net), tokenizer, held))
+        for precision, got in scores.items():
+            got.update(read(net, tokenizer, held, precision))
         kept = net if h == held_half else kept
     alone = choices(lists, None)
     with_reader = {name: choices(lists, s) for name, s in scores.items()}
     tops = {"answer model alone": top1(lists, alone), **{f"with the reader ({n})": top1(lists, c)
                                                       for n, c in with_reader.items()}}
-    use_int8 = np.mean(list(tops["with the reader (int8)"].values())) >= \
-        np.mean(list(tops["with the reader (float32)"].values())) - INT8_TOLERANCE
-    chosen = with_reader["int8" if use_int8 else "float32"]
+    precision = machine_precision()  # the confidence is fitted on the scores the app computes here
+    chosen = with_reader[precision]
     # A reader held out from one half (to measure the user's path on it) answers with a confidence
     # fitted on the other half only.
     shifted, final, platt, threshold = confidences(lists, chosen, [r for r in lists if r.half != held_half])
@@ -224,7 +219,7 @@ def main(args) -> int:
         "what": "hoidap reader: e5-small's first layers reading question and sentence together, reordering the "
                 "answer model's best sentences; its confidence and decline threshold",
         "recipe": RECIPE, "base_sha256": base_weights()[2], "layers": LAYERS, "trained_layers": TRAINED_LAYERS,
-        "max_tokens": MAX_TOKENS, "top_sentences": TOP_SENTENCES, "weight": WEIGHT, "int8": bool(use_int8),
+        "max_tokens": MAX_TOKENS, "top_sentences": TOP_SENTENCES, "weight": WEIGHT, "precision_fitted": precision,
         "confidence": {"platt": [round(float(x), 6) for x in platt], "threshold": round(threshold, 6),
                        "features": ["combined top", "combined margin", *CONFIDENCE_FEATURES]},
         "training": {"command": command_line(), "git_sha": sha, "datasets": sets, "epochs": epochs,

@@ -85,6 +85,15 @@ def test_the_reader_puts_the_answering_sentence_first(reader):
     assert load_reader() is reader, "built once per process"
 
 
+def test_bfloat16_reads_as_float32_does(reader):
+    """Where the CPU computes bfloat16 the reader runs in it: the same choice, scores within 0.05."""
+    from app.reader import score_pairs
+
+    full = score_pairs(reader.net, reader.tokenizer, OCOP, OCOP_SENTENCES, "float32")
+    half = score_pairs(reader.net, reader.tokenizer, OCOP, OCOP_SENTENCES, "bfloat16")
+    assert int(np.argmax(full)) == int(np.argmax(half)) == 1 and np.abs(full - half).max() < 0.05, (full, half)
+
+
 def test_combining_and_ordering():
     z = np.array([2.0, 1.5, -np.inf, 1.9, 0.1])
     # Candidates 0 and 3 are clauses of one sentence: its best stands for it; -inf never answers.

@@ -260,3 +260,25 @@ def test_questions_can_be_asked_as_typed_without_diacritics(tmp_path, data_dir):
     assert 1 <= evidence["evidence_rank"] <= 5
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["bm25"]["retrieval"]["evidence@5"] == 1.0 and metrics["bm25"]["retrieval"]["n_evidence"] == 1
+
+
+def test_half_keeps_the_questions_train_reader_left_out(tmp_path, data_dir):
+    """`--half H` evaluates exactly the questions `hoidap train-reader --hold-half H` kept out of training."""
+    from eval.datasets import load_dataset
+    from eval.train_reader import half_of
+
+    path = tmp_path / "tiny_squad.json"
+    path.write_text(json.dumps(SQUAD, ensure_ascii=False), encoding="utf-8")
+    dataset = load_dataset(path)
+    expected = {h: sorted(q.id for q in dataset.questions if half_of(f"{dataset.name}:{q.id}") == h) for h in (0, 1)}
+    assert sorted(expected[0] + expected[1]) == sorted(q.id for q in dataset.questions)
+    for half, ids in expected.items():
+        out = tmp_path / f"half{half}"
+        code = run_eval(path, "--retriever", "bm25", "--out", out, "--data-dir", data_dir, "--half", str(half))
+        if not ids:  # nothing of this small set in that half: said, not an empty report
+            assert code == 2
+            continue
+        assert code == 0
+        assert sorted({r["id"] for r in _per_query(out)}) == ids
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert run["dataset"]["half"] == half and run["reader"]["recipe"] == "reader-v1"
