@@ -195,8 +195,8 @@ class QAService:
     def _generate(self, extractive: dict, question: str, passages: list[dict], k: int):
         """Stream the LLM's answer; fall back to the extractive one on failure or invented figures.
 
-        The answer model's confidence decides refusals here too: below its threshold the passages are
-        taken not to hold the answer, and the LLM is not asked to find one in them."""
+        The extractive answer's confidence (the reader's when it is on) decides refusals here too: below
+        its threshold the passages are taken not to hold the answer, and the LLM is not asked to find one."""
         from app.llm import LLMError, stream_answer, unsupported_figures
 
         if not extractive["found"]:
