@@ -82,15 +82,19 @@ def test_the_reader_puts_the_answering_sentence_first(reader):
     folded = reader.scores("Mai Son co bao nhieu san pham OCOP?", OCOP_SENTENCES)
     assert int(np.argmax(folded)) == 1, folded
     assert reader.scores(OCOP, []).shape == (0,)
+    long_question = "Theo báo cáo của huyện về chương trình xây dựng nông thôn mới " * 30 + OCOP
+    assert reader.scores(long_question, OCOP_SENTENCES).shape == (3,), "a question past the token budget is cut, not refused"
     assert load_reader() is reader, "built once per process"
 
 
 def test_bfloat16_reads_as_float32_does(reader):
     """Where the CPU computes bfloat16 the reader runs in it: the same choice, scores within 0.05."""
+    import copy
+
     from app.reader import score_pairs
 
-    full = score_pairs(reader.net, reader.tokenizer, OCOP, OCOP_SENTENCES, "float32")
-    half = score_pairs(reader.net, reader.tokenizer, OCOP, OCOP_SENTENCES, "bfloat16")
+    full = score_pairs(copy.deepcopy(reader.net).float(), reader.tokenizer, OCOP, OCOP_SENTENCES, "float32")
+    half = score_pairs(reader.net, reader.tokenizer, OCOP, OCOP_SENTENCES, reader.precision)
     assert int(np.argmax(full)) == int(np.argmax(half)) == 1 and np.abs(full - half).max() < 0.05, (full, half)
 
 
