@@ -48,7 +48,7 @@ class Settings:
     host: str = setting("127.0.0.1", "Address the web app listens on.")
     port: int = setting(7860, "Port the web app listens on.")
     reader: bool = setting(True, "Re-read the answer model's best sentences with the reader (app/reader.py, "
-                                 "about 15 ms a question); false = the answer model alone.")
+                                 "20–35 ms a question on 2 cores); false = the answer model alone.")
     reader_weights: str = setting("", "The reader's weights (its .json record beside them); empty = the committed "
                                       "app/reader_model.safetensors (`hoidap train-reader --out` writes others).")
     max_upload_mb: float = setting(10.0, "Largest article file an administrator may upload through the page.")
