@@ -44,13 +44,18 @@ class AnswerModel:
     def confidence(self, top: float, margin: float, row) -> float:
         """Calibrated probability that the best candidate (logit `top`, `margin` over the best of
         another sentence, feature vector `row`) answers the question."""
-        x = np.concatenate([[top, margin], self.confidence_row(row), [1.0]])
-        return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ self.platt, -30, 30)))))
+        return platt_probability(self.platt, top, margin, self.confidence_row(row))
 
     def confidence_row(self, row) -> np.ndarray:
         """The features of a candidate's row the confidence reads (NaN read as the training mean)."""
         row = np.asarray(row, float)
         return np.where(np.isnan(row), self.mean, row)[self.confidence_features]
+
+
+def platt_probability(platt, top: float, margin: float, row) -> float:
+    """sigmoid(platt · [top logit, margin, confidence features, 1]): the confidence of every chooser."""
+    x = np.concatenate([[top, margin], np.asarray(row, float), [1.0]])
+    return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ np.asarray(platt, float), -30, 30)))))
 
 
 def reads_sentence_scores(index_model: str, model: AnswerModel | None = None) -> bool:

@@ -8,6 +8,7 @@ hash, data hashes, command, SHA, the confidence fitted with it) by `hoidap train
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass
@@ -49,9 +50,9 @@ class Reader:
     def confidence(self, top: float, margin: float, row) -> float:
         """Calibrated probability that the chosen sentence answers: as app/answer_model.AnswerModel's
         (row = its confidence features of the candidate), over the combined score and its margin."""
-        platt = np.asarray(self.record["confidence"]["platt"], float)
-        x = np.concatenate([[top, margin], np.asarray(row, float), [1.0]])
-        return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ platt, -30, 30)))))
+        from app.answer_model import platt_probability
+
+        return platt_probability(self.record["confidence"]["platt"], top, margin, row)
 
     @property
     def threshold(self) -> float:
@@ -71,15 +72,21 @@ def score_pairs(net, tokenizer, question: str, sentences: list[str], precision: 
     """The network's score of each sentence with the question, on every core, in `precision`."""
     import torch
 
-    from index.onnx_export import physical_cores
-
     if not sentences:
         return np.zeros(0)
-    if torch.get_num_threads() != physical_cores():  # faiss's OpenMP setting may have left torch one thread
-        torch.set_num_threads(physical_cores())
+    if torch.get_num_threads() != _cores():  # faiss's OpenMP setting may have left torch one thread
+        torch.set_num_threads(_cores())
     ids, mask = encode_pairs(tokenizer, question, sentences)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
         return net(ids, mask).float().numpy().astype(np.float64)
+
+
+@functools.cache
+def _cores() -> int:
+    """Read once: index/onnx_export.physical_cores reads sysfs per CPU, too much for every question."""
+    from index.onnx_export import physical_cores
+
+    return physical_cores()
 
 
 def machine_precision() -> str:

@@ -56,29 +56,29 @@ def register(sub, common) -> None:
     p = sub.add_parser("train-answer", parents=[common],
                        help="huấn luyện mô hình chọn câu trả lời và ngưỡng từ chối (từ ../shared/benchmarks)")
     p.add_argument("--out", default="app/answer_model.json", help="where the model file goes")
-    p.add_argument("--benchmarks", default=None, help="folder of the shared benchmarks (default: ../shared/benchmarks)")
-    p.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"],
-                   help="retrieval that gives the training questions their passages")
+    _training_data_args(p)
     p.add_argument("--kinds", nargs="+", default=["pointwise", "listwise"], choices=["pointwise", "listwise"],
                    help="models to cross-validate; the first is the one written")
-    p.add_argument("--limit", type=int, default=None, help="only the first N usable questions of each set")
-    p.add_argument("--sets", nargs="+", default=None,
-                   help="benchmark paths under --benchmarks (default: zalo-qa, vinewsqa-dev, alqac-legal)")
     p.set_defaults(func=_run_train_answer)
 
     p = sub.add_parser("train-reader", parents=[common],
                        help="huấn luyện bộ đọc (cross-encoder) và độ tin cậy của nó (từ ../shared/benchmarks, ~20 phút)")
     p.add_argument("--out", default="app/reader_model.safetensors", help="the reader's weights; its record goes beside (.json)")
-    p.add_argument("--benchmarks", default=None, help="folder of the shared benchmarks (default: ../shared/benchmarks)")
-    p.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"],
-                   help="retrieval that gives the training questions their passages")
+    _training_data_args(p)
     p.add_argument("--epochs", type=float, default=None, help="passes over the training questions (default 1.5)")
     p.add_argument("--hold-half", type=int, default=None, choices=[0, 1],
                    help="write the reader trained without this half of the questions (to measure the user's path on it)")
+    p.set_defaults(func=_run_train_reader)
+
+
+def _training_data_args(p) -> None:
+    """The benchmark questions a training command retrieves and learns from (train-answer, train-reader)."""
+    p.add_argument("--benchmarks", default=None, help="folder of the shared benchmarks (default: ../shared/benchmarks)")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "bm25", "dense"],
+                   help="retrieval that gives the training questions their passages")
     p.add_argument("--limit", type=int, default=None, help="only the first N usable questions of each set")
     p.add_argument("--sets", nargs="+", default=None,
                    help="benchmark paths under --benchmarks (default: zalo-qa, vinewsqa-dev, alqac-legal)")
-    p.set_defaults(func=_run_train_reader)
 
 
 def _run_eval(args) -> int:

@@ -164,11 +164,10 @@ def confidences(lists: list[Ranked], chosen: dict, fit_on: list[Ranked] | None =
 
 
 def conf_of(platt, choice) -> float:
+    from app.answer_model import platt_probability
+
     best, top, margin, row = choice
-    if best < 0:
-        return 0.0
-    x = np.concatenate([[top, margin], row, [1.0]])
-    return float(1.0 / (1.0 + np.exp(-float(np.clip(x @ platt, -30, 30)))))
+    return platt_probability(platt, top, margin, row) if best >= 0 else 0.0
 
 
 def top1(lists: list[Ranked], chosen: dict) -> dict[str, float]:
