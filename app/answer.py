@@ -66,10 +66,10 @@ def extract(question: ParsedQuestion, passages: list[dict], model=None, reader=N
         return Extracted(False, REFUSAL, confidence=0.0)
     if reader is not None:
         top = order[: reader.top]
-        read = reader.scores(question.text, [found[j].sentence for j in top])
-        pos, score, margin = combine(z[top], read, reader.weight)
+        pos, score, margin = combine(z[top], reader.scores(question.text, [found[j].sentence for j in top]),
+                                     reader.weight)
         best_i = top[pos]
-        confidence = reader.confidence(score, margin, float(read[pos]), model.confidence_row(found[best_i].features))
+        confidence = reader.confidence(score, margin, model.confidence_row(found[best_i].features))
         threshold = reader.threshold
     else:
         best_i = order[0]

@@ -18,7 +18,7 @@ import numpy as np
 
 WEIGHTS_PATH = Path(__file__).with_name("reader_model.safetensors")
 RECORD_PATH = Path(__file__).with_name("reader_model.json")
-RECIPE = "reader-v2"  # bump when the network, its input or the combination changes
+RECIPE = "reader-v1"  # bump when the network, its input or the combination changes
 QUERY, PASSAGE = "query: ", "passage: "  # e5's prompts, question first
 _LOCK = threading.Lock()
 _CACHE: dict[str, Reader] = {}
@@ -47,13 +47,12 @@ class Reader:
         """One score per sentence: how well it answers the question (higher is better)."""
         return score_pairs(self.net, self.tokenizer, question, sentences, self.precision)
 
-    def confidence(self, top: float, margin: float, score: float, row) -> float:
+    def confidence(self, top: float, margin: float, row) -> float:
         """Calibrated probability that the chosen sentence answers: as app/answer_model.AnswerModel's
-        (row = its confidence features of the candidate), over the combined score, its margin and the
-        reader's own score of it (trained against "none of these" at 0: eval/train_reader.none_loss)."""
+        (row = its confidence features of the candidate), over the combined score and its margin."""
         from app.answer_model import platt_probability
 
-        return platt_probability(self.record["confidence"]["platt"], top, margin, [score, *row])
+        return platt_probability(self.record["confidence"]["platt"], top, margin, row)
 
     @property
     def threshold(self) -> float:
@@ -180,7 +179,7 @@ def _build(weights: Path, record_path: Path) -> Reader:
     if record.get("base_sha256") != sha:
         raise ReaderError(f"Bộ đọc {weights} được huấn luyện trên trọng số gốc khác ({str(record.get('base_sha256'))[:12]}… "
                           f"≠ {sha[:12]}…): hãy chạy lại `hoidap train-reader` (reader base mismatch).")
-    if record.get("confidence", {}).get("features", [])[3:] != load_model().record["model"]["confidence_features"]:
+    if record.get("confidence", {}).get("features", [])[2:] != load_model().record["model"]["confidence_features"]:
         raise ReaderError(f"Bộ đọc {weights} đọc các đặc trưng độ tin cậy khác mô hình trả lời: hãy chạy lại "
                           "`hoidap train-reader` (reader/answer model mismatch).")
     net = from_bundle(tensors, int(record["layers"]))

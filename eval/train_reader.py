@@ -2,8 +2,7 @@
 it answers with.
 
 The answer model's out-of-fold ranking gives each question its best sentences; the reader learns which
-of the first eight holds the answer, or none (listwise, the gold one put in when missing; without it, and
-on unanswerable questions, "none" is right). Two halves, each read
+of the first eight holds the answer (listwise, the gold one put in when missing). Two halves, each read
 by a reader trained on the other, give honest scores: the confidence (Platt, threshold) is fitted on
 them and the figures are cross-validated. The reader written is trained on everything (~20 min, 2 cores).
 """
@@ -31,7 +30,6 @@ WEIGHT = 1.0  # combined = answer model's logit + WEIGHT Ã— reader's score (0.5â
 MAX_TOKENS = 128
 EPOCHS, LR, HEAD_LR, WEIGHT_DECAY, ACCUMULATE = 1.5, 5e-5, 1e-3, 0.01, 4
 HALVES = 2
-NONE_WEIGHT = 1.0  # the weight of "none of these" when the right sentence is taken out of the list
 
 
 @dataclass
@@ -89,9 +87,8 @@ def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str
         p.requires_grad = True
     opt = torch.optim.AdamW([{"params": trained, "lr": LR}, {"params": net.head.parameters(), "lr": HEAD_LR}],
                             weight_decay=WEIGHT_DECAY)
-    # Answerable questions with a right sentence to learn and a wrong one among the first eight to learn it
-    # against, and unanswerable ones (their sentences all against "none").
-    usable = [r for r in lists if r.sentences and (not r.item.answers or (any(r.right) and not all(r.right[:TRAIN_SENTENCES])))]
+    # Questions with a right sentence to learn and a wrong one among the first eight to learn it against.
+    usable = [r for r in lists if any(r.right) and not all(r.right[:TRAIN_SENTENCES])]
     steps = int(len(usable) * epochs)
     order: list[Ranked] = []
     while len(order) < steps:
@@ -100,11 +97,12 @@ def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str
     started, loss_sum = time.perf_counter(), 0.0
     for step, r in enumerate(order[:steps]):
         sentences, right = r.sentences[:TRAIN_SENTENCES], r.right[:TRAIN_SENTENCES]
-        if r.item.answers and not any(right):  # the right one ranked lower: it takes the last place
+        if not any(right):  # the right one ranked lower: it takes the last place
             k = r.right.index(True)
             sentences, right = sentences[:-1] + [r.sentences[k]], right[:-1] + [True]
         scores = net(*encode_pairs(tokenizer, r.item.question, sentences))
-        loss = none_loss(scores, torch.tensor(right)) / ACCUMULATE
+        y = torch.tensor(right)
+        loss = (torch.logsumexp(scores, 0) - torch.logsumexp(scores[y], 0)) / ACCUMULATE
         loss.backward()
         loss_sum += float(loss.detach()) * ACCUMULATE
         if (step + 1) % ACCUMULATE == 0 or step + 1 == steps:
@@ -116,19 +114,6 @@ def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str
                   f"{spent:.0f} s, ~{spent / (step + 1) * (steps - step - 1):.0f} s left", file=sys.stderr, flush=True)
             loss_sum = 0.0
     return net.eval(), tokenizer
-
-
-def none_loss(scores, right):
-    """Listwise loss with "none of these" as one more choice at logit 0, so that a score above 0 means
-    "answers": the right sentences against the rest and none; then (NONE_WEIGHT) the wrong ones alone
-    against none, as if the right one had not been found; an unanswerable question is only the latter."""
-    import torch
-
-    zero = scores.new_zeros(1)
-    wrong = torch.logsumexp(torch.cat([scores[~right], zero]), 0)
-    if not bool(right.any()):
-        return wrong
-    return torch.logsumexp(torch.cat([scores, zero]), 0) - torch.logsumexp(scores[right], 0) + NONE_WEIGHT * wrong
 
 
 def read(net, tokenizer, lists: list[Ranked], precision: str) -> dict[str, np.ndarray]:
@@ -149,17 +134,13 @@ def choices(lists: list[Ranked], scores: dict | None) -> dict[str, tuple]:
     out = {}
     for r in lists:
         if not r.cands:
-            out[r.item.qid] = (-1, -10.0, 0.0, np.zeros(len(columns) + bool(scores)))
+            out[r.item.qid] = (-1, -10.0, 0.0, np.zeros(len(columns)))
             continue
         n = min(TOP_SENTENCES, len(r.cands))
-        read_ = scores[r.item.qid] if scores else np.zeros(n)
-        pos, top, margin = combine(r.z[:n], read_, WEIGHT if scores else 0.0)
-        row = r.item.X[r.cands[pos], columns]
-        if scores:  # the reader's own score of it: above 0, "answers" (none_loss)
-            row = np.concatenate([[read_[pos]], row])
-        else:  # the margin over every other sentence, as the answer model alone computes it
+        pos, top, margin = combine(r.z[:n], scores[r.item.qid] if scores else np.zeros(n), WEIGHT if scores else 0.0)
+        if not scores:  # the margin over every other sentence, as the answer model alone computes it
             margin = min(float(r.z[0] - r.z[1]), 5.0) if len(r.z) > 1 else 5.0
-        out[r.item.qid] = (r.cands[pos], top, margin, row)
+        out[r.item.qid] = (r.cands[pos], top, margin, r.item.X[r.cands[pos], columns])
     return out
 
 
@@ -225,7 +206,8 @@ def main(args) -> int:
     shifted_alone, _, _, _ = confidences(lists, alone)
     picks = {r.item.qid: chosen[r.item.qid][0] for r in lists}
     comparison = {"answer model alone": figures(items, {r.item.qid: alone[r.item.qid][0] for r in lists}, shifted_alone, 0.5)}
-    comparison["with the reader"] = figures(items, picks, shifted, 0.5)
+    if held_half is None:
+        comparison["with the reader"] = figures(items, picks, shifted, 0.5)
     print(json.dumps({"top_1": tops, "cross_validated": comparison}, ensure_ascii=False, indent=1), flush=True)
 
     net = kept if held_half is not None else train(lists, epochs, seed=HALVES, label="all")[0]
@@ -238,9 +220,9 @@ def main(args) -> int:
         "recipe": RECIPE, "base_sha256": base_weights()[2], "layers": LAYERS, "trained_layers": TRAINED_LAYERS,
         "max_tokens": MAX_TOKENS, "top_sentences": TOP_SENTENCES, "weight": WEIGHT, "precision_fitted": precision,
         "confidence": {"platt": [round(float(x), 6) for x in platt], "threshold": round(threshold, 6),
-                       "features": ["combined top", "combined margin", "reader score", *CONFIDENCE_FEATURES]},
+                       "features": ["combined top", "combined margin", *CONFIDENCE_FEATURES]},
         "training": {"command": command_line(), "git_sha": sha, "datasets": sets, "epochs": epochs,
-                     "lr": LR, "head_lr": HEAD_LR, "none_weight": NONE_WEIGHT, "accumulate": ACCUMULATE, "train_sentences": TRAIN_SENTENCES,
+                     "lr": LR, "head_lr": HEAD_LR, "accumulate": ACCUMULATE, "train_sentences": TRAIN_SENTENCES,
                      "halves": HALVES, "answer_model_folds": FOLDS, "retrieval_mode": args.mode,
                      "embedding_model": embedder.info.name, "n_questions": len(items),
                      "seconds": round(time.perf_counter() - started, 1)},

@@ -281,4 +281,4 @@ def test_half_keeps_the_questions_train_reader_left_out(tmp_path, data_dir):
         assert code == 0
         assert sorted({r["id"] for r in _per_query(out)}) == ids
         run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-        assert run["dataset"]["half"] == half and run["reader"]["recipe"] == "reader-v2"
+        assert run["dataset"]["half"] == half and run["reader"]["recipe"] == "reader-v1"
