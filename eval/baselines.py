@@ -105,7 +105,7 @@ class LlamaIndexBaselines:
 
         cache = EmbeddingCache(embedding_cache, embedder.info.fingerprint, embedder.info.dimension)
         try:
-            vectors, reused, computed = embed_texts(texts, embedder, cache, progress, desc="llama-index baseline: embedding")
+            vectors, reused, computed, _ = embed_texts(texts, embedder, cache, progress, desc="llama-index baseline: embedding")
         finally:
             cache.close()
         for node, vector in zip(nodes, vectors):

