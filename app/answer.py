@@ -52,7 +52,7 @@ def extract(question: ParsedQuestion, passages: list[dict], model=None, reader=N
     import numpy as np
 
     from app.answer_model import load_model
-    from app.reader import combine, reader_text, sentence_order
+    from app.reader import combine, sentence_order
 
     model = model or load_model()
     found = candidates(question, passages)
@@ -66,8 +66,8 @@ def extract(question: ParsedQuestion, passages: list[dict], model=None, reader=N
         return Extracted(False, REFUSAL, confidence=0.0)
     if reader is not None:
         top = order[: reader.top]
-        texts = [reader_text(passages[found[j].passage_index].get("title", ""), found[j].sentence) for j in top]
-        pos, score, margin = combine(z[top], reader.scores(question.text, texts), reader.weight)
+        pos, score, margin = combine(z[top], reader.scores(question.text, [found[j].sentence for j in top]),
+                                     reader.weight)
         best_i = top[pos]
         confidence = reader.confidence(score, margin, model.confidence_row(found[best_i].features))
         threshold = reader.threshold

@@ -18,7 +18,7 @@ import numpy as np
 
 WEIGHTS_PATH = Path(__file__).with_name("reader_model.safetensors")
 RECORD_PATH = Path(__file__).with_name("reader_model.json")
-RECIPE = "reader-v2-title"  # bump when the network, its input or the combination changes
+RECIPE = "reader-v1"  # bump when the network, its input or the combination changes
 QUERY, PASSAGE = "query: ", "passage: "  # e5's prompts, question first
 _LOCK = threading.Lock()
 _CACHE: dict[str, Reader] = {}
@@ -57,12 +57,6 @@ class Reader:
     @property
     def threshold(self) -> float:
         return float(self.record["confidence"]["threshold"])
-
-
-def reader_text(title: str, sentence: str) -> str:
-    """What the reader reads of a candidate: its article's title, then the sentence (who "ông" is, which
-    district "huyện" means)."""
-    return f"{title.strip()}: {sentence}" if title and title.strip() else sentence
 
 
 def encode_pairs(tokenizer, question: str, sentences: list[str]):

@@ -109,8 +109,7 @@ def item_of(dataset: str, qid: str, question: str, answers: list[str], parsed, p
         if contains_gold(claim_of(reply_for(parsed, c, plain[c.passage_index], groups[sid])[0]), answers):
             y[n] = 1.0 if contains_gold(c.text, answers) else 0.5
     return Item(dataset, qid, question, answers, parsed.qtype, X, y, [c.text for c in cands], sentence_ids,
-                naive, extra={"sentences": [group[0].sentence for group in groups.values()],
-                              "titles": [plain[group[0].passage_index].get("title", "") for group in groups.values()]})
+                naive, extra={"sentences": [group[0].sentence for group in groups.values()]})
 
 
 def labelled(rows: list[tuple]) -> list[Item]:

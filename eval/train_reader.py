@@ -51,7 +51,7 @@ def half_of(qid: str) -> int:
 
 def ranked(items: list[Item]) -> list[Ranked]:
     from app.answer import grounded
-    from app.reader import reader_text, sentence_order
+    from app.reader import sentence_order
 
     out = []
     for f in range(FOLDS):
@@ -62,8 +62,7 @@ def ranked(items: list[Item]) -> list[Ranked]:
                 z = np.where([grounded(list(row)) for row in i.X], selector.logits(i.X), -np.inf)
                 cands = sentence_order(z, i.sentence_of)
             out.append(Ranked(i, cands, z[cands], [bool(i.y[j] > 0) for j in cands],
-                              [reader_text(i.extra["titles"][i.sentence_of[j]], i.extra["sentences"][i.sentence_of[j]])
-                               for j in cands], half_of(i.qid)))
+                              [i.extra["sentences"][i.sentence_of[j]] for j in cands], half_of(i.qid)))
     return out
 
 
