@@ -285,6 +285,22 @@ def test_the_default_backend_is_the_engine_and_agrees_with_sentence_transformers
     assert float((e5_embedder.encode(question, True) * e5_torch.encode(question, True)).sum()) >= 0.999
 
 
+def test_a_single_query_runs_on_one_engine_thread_and_batches_on_all(e5_embedder):
+    """One thread for a lone query (faster on 2 cores), every thread again for passages and batches of
+    queries (the ingest's speed), and the same vectors either way."""
+    engine = e5_embedder.model
+    threads = engine._e5._lib.omp_get_max_threads  # of the calling thread, in the engine's own OpenMP
+    questions = ["Mai Sơn có bao nhiêu sản phẩm OCOP?", "Huyện Mỹ Xuyên thuộc tỉnh nào?"]
+    alone = e5_embedder.encode(questions[:1], is_query=True)
+    assert threads() == 1
+    together = e5_embedder.encode(questions, is_query=True)
+    assert threads() == engine._bulk_threads >= 1
+    e5_embedder.encode(questions[:1], is_query=True)
+    e5_embedder.encode(["Huyện Mai Sơn có 20 sản phẩm OCOP."], is_query=False)
+    assert threads() == engine._bulk_threads
+    assert float((alone[0] * together[0]).sum()) >= 0.9999
+
+
 def test_the_default_model_answers_a_query_without_importing_torch():
     import sys
 
