@@ -31,7 +31,7 @@ class ReaderError(RuntimeError):
 @dataclass
 class Reader:
     net: object  # app/reader_net.PairReader, in eval mode
-    tokenizer: object  # tokenizers.Tokenizer of the bundle, pair-truncated to record["max_tokens"]
+    tokenizer: object  # index/e5_pieces.PieceTokenizer, pair-truncated to record["max_tokens"]
     record: dict
     precision: str = "float32"  # or "bfloat16" where the CPU computes it natively (machine_precision)
 
@@ -97,15 +97,14 @@ def machine_precision() -> str:
     return "bfloat16" if native_bfloat16() else "float32"
 
 
-def pair_tokenizer(folder: Path, max_tokens: int):
-    from tokenizers import Tokenizer
+def pair_tokenizer(max_tokens: int):
+    """The bundle's tokenizer for (question, sentence) pairs, cut longest first to `max_tokens` and padded:
+    index/e5_pieces (the same ids as tokenizers, built in 0.25 s instead of about a second)."""
+    from index.e5_pieces import PieceTokenizer
 
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     # longest_first cuts the sentence first (as only_second, with which it was trained) but also a question
     # longer than the budget, which only_second refuses with an error.
-    tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first")
-    tokenizer.enable_padding(pad_id=1, pad_token="<pad>")
-    return tokenizer
+    return PieceTokenizer.from_bin(max_tokens)
 
 
 def sentence_order(z: np.ndarray, sentence_of) -> list[int]:
@@ -173,7 +172,7 @@ def _build(weights: Path, record_path: Path) -> Reader:
     if not isinstance(record, dict) or record.get("recipe") != RECIPE:
         raise ReaderError(f"Bộ đọc {weights} làm theo công thức {record.get('recipe') if isinstance(record, dict) else None!r}, "
                           f"mã hiện tại dùng {RECIPE!r}: hãy chạy lại `hoidap train-reader` (reader recipe mismatch).")
-    folder, tensors, sha = base_weights()
+    _, tensors, sha = base_weights()
     if record.get("base_sha256") != sha:
         raise ReaderError(f"Bộ đọc {weights} được huấn luyện trên trọng số gốc khác ({str(record.get('base_sha256'))[:12]}… "
                           f"≠ {sha[:12]}…): hãy chạy lại `hoidap train-reader` (reader base mismatch).")
@@ -194,4 +193,4 @@ def _build(weights: Path, record_path: Path) -> Reader:
         for module in net.layers.modules():
             if isinstance(module, torch.nn.Linear):
                 module.to(torch.bfloat16)
-    return Reader(net.eval(), pair_tokenizer(folder, int(record["max_tokens"])), record, precision)
+    return Reader(net.eval(), pair_tokenizer(int(record["max_tokens"])), record, precision)

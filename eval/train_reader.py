@@ -78,8 +78,8 @@ def train(lists: list[Ranked], epochs: float = EPOCHS, seed: int = 0, label: str
     torch.set_num_threads(physical_cores())
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    folder, tensors, _ = base_weights()
-    net, tokenizer = from_bundle(tensors, LAYERS), pair_tokenizer(folder, MAX_TOKENS)
+    _, tensors, _ = base_weights()
+    net, tokenizer = from_bundle(tensors, LAYERS), pair_tokenizer(MAX_TOKENS)
     for p in net.parameters():
         p.requires_grad = False
     trained = [p for layer in net.layers[LAYERS - TRAINED_LAYERS:] for p in layer.parameters()]

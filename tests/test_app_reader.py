@@ -39,7 +39,7 @@ def test_the_network_is_e5_small_s_own_first_layers(e5_torch):
     net.head = torch.nn.Identity()
     theirs = AutoModel.from_pretrained(str(folder))
     theirs.encoder.layer = theirs.encoder.layer[:6]
-    ids, mask = encode_pairs(pair_tokenizer(folder, 128), OCOP, OCOP_SENTENCES)
+    ids, mask = encode_pairs(pair_tokenizer(128), OCOP, OCOP_SENTENCES)
     with torch.inference_mode():
         hidden = theirs.eval()(input_ids=ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).float()
@@ -48,10 +48,9 @@ def test_the_network_is_e5_small_s_own_first_layers(e5_torch):
 
 
 def test_pairs_keep_the_question_and_cut_the_sentence(e5_torch):
-    from app.reader import base_weights, encode_pairs, pair_tokenizer
+    from app.reader import encode_pairs, pair_tokenizer
 
-    folder, _, _ = base_weights()
-    ids, mask = encode_pairs(pair_tokenizer(folder, 32), OCOP, ["ngắn", "rất dài " * 100])
+    ids, mask = encode_pairs(pair_tokenizer(32), OCOP, ["ngắn", "rất dài " * 100])
     assert ids.shape == (2, 32) and mask[1].sum() == 32 and mask[0].sum() < 32
     assert ids[0, 0] == 0 and (ids[1] == 2).sum() == 3  # <s> q </s></s> s </s>: the question whole, both times
     assert ids[0, : int(mask[0].sum())].tolist()[:8] == ids[1, :8].tolist()
