@@ -24,8 +24,9 @@ BENCHMARKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchma
 DEFAULT_SETS = ("zalo-qa/zalo_qa_squad2.json", "vinewsqa-dev", "alqac-legal")
 L2_GRID = (1.0, 100.0, 1000.0)  # chosen by cross-validation (small sets want strong shrinkage)
 L2 = 100.0
-ANSWERED_TARGET = 0.91  # answerable questions answered, on each threshold set (issue 13 asks ≥ 0.90;
-# 0.92 declined 0.077 of zalo's unanswerable, 0.90 0.092 but left vinewsqa at 0.901: 0.91 keeps a margin)
+ANSWERED_TARGET = 0.93  # answerable questions answered, on each threshold set (issue 13 asks ≥ 0.90).
+# At 0.91 the held-out half's user path answered 0.910–0.922 of vinewsqa's: no margin on a new split;
+# the decline it bought was 0.08–0.11 of zalo's unanswerable (eleventh session, docs/answers.md).
 THRESHOLD_SETS = ("zalo_qa_squad2", "vinewsqa-dev")  # the sets whose answered rate sets the threshold
 # The top candidate's features the confidence reads besides its logit and margin: how much of the
 # question its sentence, passage and title cover, how its passage ranked, what the question asks.
