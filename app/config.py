@@ -51,6 +51,8 @@ class Settings:
                                  "20–35 ms a question on 2 cores); false = the answer model alone.")
     reader_weights: str = setting("", "The reader's weights (its .json record beside them); empty = the committed "
                                       "app/reader_model.safetensors (`hoidap train-reader --out` writes others).")
+    reader_backend: str = setting("auto", "How the reader runs: 'torch', 'onnx' (ONNX Runtime, float32, exported once "
+                                          "into the model cache) or 'auto' (torch where the CPU has native bfloat16, else onnx).")
     max_upload_mb: float = setting(10.0, "Largest article file an administrator may upload through the page.")
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)

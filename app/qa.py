@@ -58,7 +58,7 @@ class QAService:
             return None
         from app.reader import load_reader
 
-        return load_reader(self.settings.reader_weights or None)
+        return load_reader(self.settings.reader_weights or None, self.settings.reader_backend)
 
     def reload(self) -> None:
         """Open the build CURRENT now points to and swap it in; questions already running keep the

@@ -54,8 +54,12 @@ class PairReader(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.score(F.embedding(ids, self.words).float(), mask)
+
+    def score(self, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The scores from the looked-up word vectors (float32): what app/reader_onnx.py exports."""
         positions = torch.cumsum(mask, 1) * mask + PAD_ID
-        x = F.embedding(ids, self.words).float() + self.positions(positions) + self.token_type
+        x = words + self.positions(positions) + self.token_type
         x = F.dropout(self.norm(x), DROPOUT if self.training else 0.0, self.training)
         bias = torch.zeros(mask.shape, dtype=x.dtype).masked_fill(mask == 0, float("-inf"))[:, None, None, :]
         for layer in self.layers:

@@ -275,7 +275,7 @@ def serve(service, settings) -> None:
     demo = build_app(service, settings)
     launch(demo, settings.host, settings.port, prevent_thread_lock=True,
            max_file_size=int(settings.max_upload_mb * 2 * 1024 * 1024))
-    # The reader (torch, ~3 s) loads while the page is already up, not at the first question.
+    # The reader (1–3 s; its one-off ONNX export more) loads while the page is already up, not at the first question.
     threading.Thread(target=service.reader, name="hoidap-reader-load", daemon=True).start()
     print(f"hoidap đang chạy tại http://{settings.host}:{settings.port}", flush=True)
     if not demo.hd_access.enabled:

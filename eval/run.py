@@ -181,7 +181,7 @@ def reader_info(settings) -> dict | None:
         return None
     from app.reader import describe
 
-    return describe(settings.reader_weights or None)
+    return describe(settings.reader_weights or None, settings.reader_backend)
 
 
 def main(args) -> int:

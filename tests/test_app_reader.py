@@ -26,6 +26,11 @@ def reader(e5_torch):
     return load_reader()
 
 
+@pytest.fixture(scope="module")
+def torch_reader(e5_torch):
+    return load_reader(backend="torch")
+
+
 def test_the_network_is_e5_small_s_own_first_layers(e5_torch):
     """Hidden states equal transformers' XLMRobertaModel (first 6 layers) on the real weights and ids."""
     import torch
@@ -86,15 +91,58 @@ def test_the_reader_puts_the_answering_sentence_first(reader):
     assert load_reader() is reader, "built once per process"
 
 
-def test_bfloat16_reads_as_float32_does(reader):
+def test_bfloat16_reads_as_float32_does(torch_reader):
     """Where the CPU computes bfloat16 the reader runs in it: the same choice, scores within 0.05."""
     import copy
 
     from app.reader import score_pairs
 
+    reader = torch_reader
     full = score_pairs(copy.deepcopy(reader.net).float(), reader.tokenizer, OCOP, OCOP_SENTENCES, "float32")
     half = score_pairs(reader.net, reader.tokenizer, OCOP, OCOP_SENTENCES, reader.precision)
     assert int(np.argmax(full)) == int(np.argmax(half)) == 1 and np.abs(full - half).max() < 0.05, (full, half)
+
+
+def test_onnx_runtime_reads_as_torch_float32_does(torch_reader):
+    """The ONNX export scores every pair as the torch network in float32 does (to 1e-4), for batches of
+    other lengths than the one it was traced on, questions without diacritics included."""
+    import copy
+
+    from app.reader import score_pairs
+
+    onnx = load_reader(backend="onnx")
+    assert onnx.backend == "onnx" and describe(backend="onnx")["backend"] == "onnx"
+    full = copy.deepcopy(torch_reader.net).float()
+    cases = [(OCOP, OCOP_SENTENCES), ("Mai Son co bao nhieu san pham OCOP?", OCOP_SENTENCES[1:]),
+             ("Ai phát biểu?", [OCOP_SENTENCES[2]]), (OCOP, ["rất dài " * 100, "ngắn"])]
+    for question, sentences in cases:
+        expected = score_pairs(full, torch_reader.tokenizer, question, sentences, "float32")
+        got = onnx.scores(question, sentences)
+        assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-4, (question, got, expected)
+    assert onnx.scores(OCOP, []).shape == (0,)
+
+
+def test_the_onnx_reader_answers_without_torch_and_remakes_a_damaged_export(e5_torch):
+    """Once exported, a fresh process reads with ONNX Runtime alone (no torch import: cold `hoidap ask`);
+    a damaged export in the model cache is made again instead of failing."""
+    import subprocess
+    import sys
+
+    from app.reader_onnx import export_path
+    from index.e5_bundle import ensure_bundle
+    from index.embed import sha256_file
+
+    load_reader(backend="onnx")  # exported by now
+    path = export_path(sha256_file(WEIGHTS_PATH), ensure_bundle()[1])
+    assert path.is_file()
+    script = ("import sys; from app.reader import load_reader; r = load_reader(backend='onnx'); "
+              f"s = r.scores({OCOP!r}, {OCOP_SENTENCES!r}); print(int(s.argmax()), 'torch' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.stdout.split() == ["1", "False"], run.stderr[-2000:]
+    path.write_bytes(b"damaged")
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.stdout.split() == ["1", "True"] and "ONNX Runtime (một lần)" in run.stderr, run.stderr[-2000:]
+    assert path.stat().st_size > 1_000_000
 
 
 def test_combining_and_ordering():
@@ -134,8 +182,11 @@ def test_missing_corrupt_or_mismatched_readers_are_refused(tmp_path, e5_torch):
         load_reader(tmp_path / "none.safetensors")
     weights, record = _copy(tmp_path)
     weights.write_bytes(b"not a safetensors file")
-    with pytest.raises(ReaderError, match="corrupt reader"):
-        load_reader(weights)
+    for backend in ("torch", "onnx"):
+        with pytest.raises(ReaderError, match="corrupt reader"):
+            load_reader(weights, backend=backend)
+    with pytest.raises(ReaderError, match="unknown reader backend"):
+        load_reader(backend="gpu")
     for change, message in ((("recipe", "reader-v0"), "recipe mismatch"), (("base_sha256", "0" * 64), "base mismatch")):
         folder = tmp_path / change[0]
         folder.mkdir()
