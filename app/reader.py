@@ -239,7 +239,8 @@ def _torch_net(weights: Path, record: dict):
 def _onnx_net(weights: Path, record: dict, folder: Path, base_sha: str):
     """The network on ONNX Runtime, exported into the model cache (through torch) the first time these
     weights are read; an export ONNX Runtime cannot open is made again once."""
-    from app.reader_onnx import WORDS, OnnxReaderNet, export, export_path, mapped_tensor
+    from app.reader_onnx import OnnxReaderNet, export, export_path
+    from index.e5_onnx import WORDS, mapped_tensor
     from index.embed import sha256_file
 
     try:

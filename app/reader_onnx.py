@@ -6,14 +6,11 @@ the bundle's safetensors, so the exported file holds only the layers and head.
 
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 
 import numpy as np
 
 EXPORT_VERSION = 1  # in the folder name: a changed export recipe exports afresh instead of reusing
-WORDS = "embeddings.word_embeddings.weight"
 
 
 def export_path(weights_sha: str, base_sha: str, root: Path | None = None) -> Path:
@@ -54,20 +51,6 @@ def export(net, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic(path, write)
-
-
-def mapped_tensor(safetensors_path: Path, name: str) -> np.ndarray:
-    """One tensor of a safetensors file, memory-mapped (read-only): only the rows looked up are read."""
-    dtypes = {"F16": np.float16, "F32": np.float32}
-    with safetensors_path.open("rb") as fh:
-        size = struct.unpack("<Q", fh.read(8))[0]
-        header = json.loads(fh.read(size))
-    entry = header[name]
-    dtype = dtypes.get(entry["dtype"])
-    if dtype is None:
-        raise ValueError(f"{safetensors_path}: {name} is {entry['dtype']}, not float16/float32")
-    return np.memmap(safetensors_path, dtype=dtype, mode="r", offset=8 + size + entry["data_offsets"][0],
-                     shape=tuple(entry["shape"]))
 
 
 class OnnxReaderNet:

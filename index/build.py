@@ -103,7 +103,7 @@ def embed_texts(texts: list[str], embedder, cache: EmbeddingCache, progress: boo
     missing = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
     bulk = bulk_encoder(embedder, len(missing), bulk_from)
     encode, used = bulk or ((lambda chunk, size: embedder.encode(chunk, is_query=False, batch_size=size)),
-                            embedder.info.backend)
+                            getattr(embedder.model, "runtime_label", embedder.info.backend))
     desc = f"{desc} · {used}" if bulk else desc  # say that torch, not the query engine, embeds this bulk
     with tqdm(total=len(missing), desc=desc, unit=unit, disable=not progress or not missing) as bar:
         for start in range(0, len(missing), batch):

