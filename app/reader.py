@@ -108,11 +108,11 @@ def machine_precision() -> str:
 def pair_tokenizer(max_tokens: int):
     """The bundle's tokenizer for (question, sentence) pairs, cut longest first to `max_tokens` and padded:
     index/e5_pieces (the same ids as tokenizers, built in 0.25–0.4 s instead of about a second)."""
-    from index.e5_pieces import PieceTokenizer
+    from index.e5_pieces import bundle_tokenizer
 
     # longest_first cuts the sentence first (as only_second, with which it was trained) but also a question
     # longer than the budget, which only_second refuses with an error.
-    return PieceTokenizer.from_bin(max_tokens)
+    return bundle_tokenizer().with_budget(max_tokens)
 
 
 def sentence_order(z: np.ndarray, sentence_of) -> list[int]:

@@ -140,7 +140,7 @@ class OnnxE5Model:
         import onnxruntime as ort
 
         from index.e5_bundle import ensure_bundle
-        from index.e5_pieces import PieceTokenizer
+        from index.e5_pieces import bundle_tokenizer
 
         folder, sha = ensure_bundle(root)
         path = ensure_graph(folder, sha, root)
@@ -155,7 +155,7 @@ class OnnxE5Model:
         self.words = mapped_tensor(weights, WORDS)
         self.positions = np.asarray(mapped_tensor(weights, "embeddings.position_embeddings.weight"), dtype=np.float32)
         self.token_type = np.asarray(mapped_tensor(weights, "embeddings.token_type_embeddings.weight")[0], dtype=np.float32)
-        self.tokenizer = PieceTokenizer.from_bin(MAX_TOKENS)
+        self.tokenizer = bundle_tokenizer()
 
     def get_sentence_embedding_dimension(self) -> int:
         return HIDDEN

@@ -7,6 +7,8 @@ are index/e5_tokenizer.build_tokenizer's (tests/test_index_e5_pieces.py holds th
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,12 @@ class PieceTokenizer:
 
         e5 = read_bin(path or package_bin())
         return cls(e5.pieces, e5.scores, e5.special, e5.norm, max_tokens)
+
+    def with_budget(self, max_tokens: int) -> "PieceTokenizer":
+        """The same tokenizer (pieces, scores and word cache shared) cutting pairs to another budget."""
+        other = copy.copy(self)
+        other.max_tokens = max_tokens
+        return other
 
     def tokenize(self, text: str) -> list[int]:
         """The ids of `text` without special tokens around it."""
@@ -126,3 +134,10 @@ class PieceTokenizer:
         if swap:
             n1, n2 = n2, n1
         return a[:n1], b[:n2]
+
+
+@functools.cache
+def bundle_tokenizer() -> PieceTokenizer:
+    """The installed package's tokenizer, read once per process (about half a second): the query encoder
+    (index/e5_onnx.py) and the reader share it, each at its own budget (with_budget)."""
+    return PieceTokenizer.from_bin(512)

@@ -69,11 +69,20 @@ def bundled_model_path() -> Path:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256, computed once per process for as long as its inode, size and modification time
+    stay the same: a cold `hoidap ask` checks the model files from the query encoder and the reader alike."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _HASHED:
+        digest = hashlib.sha256()
+        with Path(path).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _HASHED[key] = digest.hexdigest()
+    return _HASHED[key]
+
+
+_HASHED: dict[tuple, str] = {}
 
 
 def _weights_fingerprint(path: Path) -> str:
