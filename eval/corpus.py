@@ -111,16 +111,27 @@ def _share_embedding_cache(folder: Path, data_dir: Path) -> None:
         pass  # no symlinks here: build_index falls back to a private cache inside the folder
 
 
-def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> CorpusIndex:
-    """The eval index for this corpus, settings and model: reused when cached, else built."""
+def index_key(settings, info, chash: str) -> str:
+    """The eval index's cache key: the corpus, every build setting but those that change how fast vectors
+    are made and not which (NO_REBUILD: e5_runtime, bulk_embed_from), the model, tokenizer and weights."""
     from index import tokenize
-    from index.build import build_index, chunking_record, current_build
+    from index.build import chunking_record
     from index.fusion import weights_for
+    from index.settings import NO_REBUILD
     from ingest import textnorm
 
-    weights = weights_for(embedder.info.name, settings)  # resolved: re-fitted weights rebuild
-    key = cache_key(CACHE_FORMAT, chash, settings.to_dict(), embedder.info.to_dict(), tokenize.NAME,
-                    textnorm.VERSION, chunking_record(settings, embedder.info.max_seq_length), weights.to_dict())
+    weights = weights_for(info.name, settings)  # resolved: re-fitted weights rebuild
+    built = {k: v for k, v in settings.to_dict().items() if k not in NO_REBUILD}
+    return cache_key(CACHE_FORMAT, chash, built, info.to_dict(), tokenize.NAME, textnorm.VERSION,
+                     chunking_record(settings, info.max_seq_length), weights.to_dict())
+
+
+def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> CorpusIndex:
+    """The eval index for this corpus, settings and model: reused when cached, else built."""
+    from index.build import build_index, current_build
+    from index.fusion import weights_for
+
+    key = index_key(settings, embedder.info, chash)
     folder = data_dir / EVAL_CACHE / key
     folder.mkdir(parents=True, exist_ok=True)
     build = current_build(folder)
@@ -128,7 +139,7 @@ def ensure_index(data_dir: Path, articles, settings, embedder, chash: str) -> Co
         return CorpusIndex(folder, build.name, reused=True)
     _share_embedding_cache(folder, data_dir)
     print(f"hoidap eval: building the eval index in {folder} ({len(articles)} documents)…", file=sys.stderr)
-    _, stats = build_index(folder, articles, settings, embedder, weights, progress=True)
+    _, stats = build_index(folder, articles, settings, embedder, weights_for(embedder.info.name, settings), progress=True)
     return CorpusIndex(folder, current_build(folder).name, reused=False, stats=stats)
 
 

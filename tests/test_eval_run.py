@@ -282,3 +282,18 @@ def test_half_keeps_the_questions_train_reader_left_out(tmp_path, data_dir):
         assert sorted({r["id"] for r in _per_query(out)}) == ids
         run = json.loads((out / "run.json").read_text(encoding="utf-8"))
         assert run["dataset"]["half"] == half and run["reader"]["recipe"] == "reader-v1"
+
+
+def test_the_eval_cache_is_shared_by_settings_that_only_change_speed(e5_embedder):
+    """e5_runtime and bulk_embed_from change how fast the vectors are made, not which: one cached eval
+    index serves them all; a setting that changes the index (chunk size) gets its own."""
+    from dataclasses import replace
+
+    from eval.corpus import index_key
+    from index.settings import IndexSettings
+
+    base = IndexSettings()
+    key = index_key(base, e5_embedder.info, "corpus")
+    assert index_key(replace(base, e5_runtime="engine", bulk_embed_from=0), e5_embedder.info, "corpus") == key
+    assert index_key(replace(base, chunk_tokens=128), e5_embedder.info, "corpus") != key
+    assert index_key(base, e5_embedder.info, "other corpus") != key
