@@ -7,6 +7,7 @@ ranked, and whether the candidate holds something of the asked type. No weights 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -81,8 +82,10 @@ def clauses(sentence: str) -> list[str]:
     return [c for c in out if c]
 
 
-def capital_runs(text: str) -> list[str]:
-    """Runs of capitalised words ("Sóc Trăng", "Hà Văn Bình"), one word runs included."""
+@functools.lru_cache(maxsize=8192)
+def capital_runs(text: str) -> tuple[str, ...]:
+    """Runs of capitalised words ("Sóc Trăng", "Hà Văn Bình"), one word runs included (remembered: each
+    candidate asks for its own twice)."""
     runs, run = [], []
     for word in re.findall(r"[^\W\d_]+|[^\w\s]", text) + ["."]:
         if word[0].isupper():
@@ -91,7 +94,7 @@ def capital_runs(text: str) -> list[str]:
         if run:
             runs.append(" ".join(run))
         run = []
-    return runs
+    return tuple(runs)
 
 
 def person_names(text: str) -> list[str]:
@@ -108,7 +111,7 @@ def person_names(text: str) -> list[str]:
 
 def new_capitals(question: ParsedQuestion, text: str) -> list[str]:
     """Capitalised runs of the text that the question does not already name, first word of text aside."""
-    asked = " " + " ".join(folded_syllables(question.text)) + " "
+    asked = " " + " ".join(question.folded) + " "
     found = []
     for i, run in enumerate(capital_runs(text)):
         folded = " ".join(folded_syllables(run))
@@ -134,18 +137,19 @@ def named_places(question: ParsedQuestion) -> list[str]:
 
 
 def _weighted(question: ParsedQuestion, present) -> float:
-    total = sum(question.weight(t) for t in question.terms) or 1.0
-    return sum(question.weight(t) for t in question.terms if t in present) / total
+    pairs, total = question.term_weights
+    return sum(w for t, w in pairs if t in present) / total
 
 
 def _run(terms: list[str], tokens: list[str]) -> float:
     """Longest run of consecutive question terms that also occurs consecutively in the tokens."""
     if not terms or not tokens:
         return 0.0
-    grams = {tuple(tokens[i : i + n]) for n in (1, 2, 3, 4) for i in range(len(tokens) - n + 1)}
+    # Syllables hold no spaces, so a run occurs in the tokens exactly when " a b " is in " … a b … ".
+    text = " " + " ".join(tokens) + " "
     best = 0
     for n in (1, 2, 3, 4):
-        if any(tuple(terms[i : i + n]) in grams for i in range(len(terms) - n + 1)):
+        if any(" " + " ".join(terms[i : i + n]) + " " in text for i in range(len(terms) - n + 1)):
             best = n
     return best / min(4, len(terms))
 
@@ -211,11 +215,10 @@ def _type_flags(question: ParsedQuestion, text: str, tokens: list[str], runs: li
         "has_figure_near": float(_figure_near(question, tokens)),
         "has_percent": float(any(m.group(1).lstrip("0") not in numbers for m in _PERCENT.finditer(text))),
         "has_date": float(any(m.group(0) not in question.text for m in _DATE.finditer(text))),
-        "has_name": float(any(fold_diacritics(n).lower() not in fold_diacritics(question.text).lower()
-                              for n in person_names(text))),
+        "has_name": float(any(fold_diacritics(n).lower() not in question.text_folded for n in person_names(text))),
         "has_capital": float(bool(runs)),
         "has_unit_place": float(any(m.group(0).split()[-1][0].isupper()
-                                    and fold_diacritics(m.group(0)).lower() not in fold_diacritics(question.text).lower()
+                                    and fold_diacritics(m.group(0)).lower() not in question.text_folded
                                     for m in _UNIT_PLACE.finditer(text))),
     }
 

@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from ingest.textnorm import fold_diacritics, fold_word, has_diacritics, normalize_text
 from ingest.metadata import PLACE_UNITS
@@ -51,11 +51,11 @@ class ParsedQuestion:
     places: list[str] = field(default_factory=list)  # folded place names ("mai son")
     weights: dict[str, float] = field(default_factory=dict)  # term → how telling it is (IDF)
 
-    @property
+    @cached_property
     def bigrams(self) -> set[str]:
         return {f"{a} {b}" for a, b in zip(self.terms, self.terms[1:])}
 
-    @property
+    @cached_property
     def numbers(self) -> set[str]:
         """Figures the question itself gives ("năm 2021"): context to match, never the answer."""
         return {t for t in self.terms if t[0].isdigit()}
@@ -92,13 +92,24 @@ class ParsedQuestion:
         return [t for i, t in enumerate(tokens) if YEAR.fullmatch(t) and i and tokens[i - 1] == "nam"
                 and not set(tokens[max(0, i - 6):i - 1]) & _LAW_WORDS]
 
-    @property
+    @cached_property
     def wants_percent(self) -> bool:
         folded = " " + " ".join(self.folded) + " "
         return any(cue in folded for cue in (" ty le ", " ti le ", " phan tram ")) or "%" in self.text
 
     def weight(self, term: str) -> float:
         return self.weights.get(term, 0.4 if term in GENERIC else 1.0)
+
+    @cached_property
+    def term_weights(self) -> tuple[list[tuple[str, float]], float]:
+        """(each term with its weight, their sum or 1): what candidates' coverage features divide."""
+        pairs = [(t, self.weight(t)) for t in self.terms]
+        return pairs, sum(w for _, w in pairs) or 1.0
+
+    @cached_property
+    def text_folded(self) -> str:
+        """The question as written, accent-folded and lower-cased (names it gives are matched in it)."""
+        return fold_diacritics(self.text).lower()
 
 
 def question_type(folded: str) -> str:
@@ -117,7 +128,13 @@ def syllables(text: str) -> list[str]:
 
 def folded_syllables(text: str) -> list[str]:
     # Folding erases what normalize_text would fix (tone placement); NFC is all findall needs.
-    return [fold_word(t) for t in syllables(text)]
+    return list(_folded(text))
+
+
+@lru_cache(maxsize=32_768)
+def _folded(text: str) -> tuple[str, ...]:
+    """Remembered: the answer stage folds the same sentences, clauses and names several times a question."""
+    return tuple(fold_word(t) for t in syllables(text))
 
 
 def _strip_unit(name: str) -> str:
