@@ -87,7 +87,8 @@ def capital_runs(text: str) -> tuple[str, ...]:
     """Runs of capitalised words ("Sóc Trăng", "Hà Văn Bình"), one word runs included (remembered: each
     candidate asks for its own twice)."""
     runs, run = [], []
-    for word in re.findall(r"[^\W\d_]+|[^\w\s]", text) + ["."]:
+    # A hyphen inside a word keeps it whole ("Moon Jae-in", "Binet-Simon"); a spaced one ("Hà Nội - Huế") parts runs.
+    for word in re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*|[^\w\s]", text) + ["."]:
         if word[0].isupper():
             run.append(word)
             continue

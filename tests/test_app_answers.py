@@ -220,6 +220,17 @@ def test_the_figure_asked_for_is_the_span(question, sentence, span):
     assert shortest_span(parse(question, ["Mai Sơn"]), sentence) == span
 
 
+@pytest.mark.parametrize("question, sentence, span", [
+    ("Tổng thống Hàn Quốc là ai", "Moon Jae-in đắc cử tổng thống Hàn Quốc.", "Moon Jae-in"),
+    ("Ai là lãnh đạo Triều Tiên?", "Nhà lãnh đạo Kim Jong-un đã tới Hà Nội - Việt Nam.", "Kim Jong-un"),
+])
+def test_a_hyphenated_name_is_whole(question, sentence, span):
+    from app.answer import shortest_span
+    from app.question import parse
+
+    assert shortest_span(parse(question), sentence) == span
+
+
 def test_figures_end_a_capitalised_name():
     from app.question import find_places
 
