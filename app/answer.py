@@ -20,6 +20,7 @@ _DATE = re.compile(
     r"\b(?:(?:ngày|tháng|năm)\s+)?(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}/\d{4}|\d{1,2}/\d{1,2}|(?:19|20)\d{2}\b|\d{1,2}\b)",
     re.IGNORECASE,
 )
+_PARTS = re.compile(r"[,;:]\s+")
 MAX_REPLY_CHARS = 400  # the reply with its source mention
 MAX_TITLE_CHARS = 90
 MAX_CLAUSE_CHARS = 250  # a longer candidate is shortened to the clause holding its span
@@ -118,11 +119,21 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
             return compose_reply(title, passage, span, from_title=True), title, span
         # Whole sentences hold the gold answer more often than their clauses, and a long sentence cut
         # around the span more often than the clause (eval/train_answer.py records the comparison).
-        return compose_reply(best.sentence, passage, span), best.sentence, span
+        # A span that is the whole sentence says nothing about where to cut it: keep its part that
+        # holds the most of the question's words.
+        keep = _asked_part(question, best.sentence) if span == _bare(best.sentence) else span
+        return compose_reply(best.sentence, passage, keep), best.sentence, span
     clause = best.text
     if len(clause) > MAX_CLAUSE_CHARS and span != best.text:
         clause = _shortest_holding(span, best, found)
     return compose_reply(clause, passage, span), clause, span
+
+
+def _asked_part(question: ParsedQuestion, sentence: str) -> str:
+    """The clause of a sentence (between commas and semicolons) holding the most distinct question terms."""
+    terms = set(question.terms)
+    parts = [p for p in _PARTS.split(sentence) if p.strip()]
+    return max(parts, key=lambda p: len(terms & set(folded_syllables(p))), default=sentence)
 
 
 def _bare(text: str) -> str:

@@ -207,6 +207,19 @@ def test_the_reply_states_what_was_asked(service, question, span):
     assert out["found"] and out["span"].startswith(span) and span in claim_of(out["answer"])
 
 
+@pytest.mark.parametrize("question, part", [
+    ("Vì sao Đảng bộ xã Tà Tổng đề nghị xóa tên 4 đảng viên?", "do bỏ sinh hoạt"),
+    ("5 đảng viên ở Tà Tổng bị khiển trách vì lý do gì?", "do vi phạm chính sách dân số"),
+])
+def test_a_long_sentence_is_cut_around_what_was_asked(service, question, part):
+    """The answering sentence is over 400 characters and holds no figure, name or date to cut around."""
+    from app.answer import MAX_REPLY_CHARS
+
+    out = service.ask(question)
+    assert out["found"] and len(out["answer"]) <= MAX_REPLY_CHARS and "…" in out["answer"]
+    assert part in out["answer"]
+
+
 @pytest.mark.parametrize("question, sentence, span", [
     # The place says where the figures are from; "lũy kế đến nay" says which one is asked.
     ("Thu ngân sách huyện Mai Sơn lũy kế đến nay đạt bao nhiêu?",
