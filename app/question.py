@@ -34,6 +34,9 @@ GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban n
 # Heads after "bao nhiêu" that any figure answers (people are counted as "lao động", "thành viên"…;
 # "phần trăm" by a "%"), or that end the phrase ("trở lên"). "tiền" is counted in money (answer_rules).
 _ANY_COUNT = set("nguoi phan lan muc con so tro".split())
+# Classifiers before a counted noun, folded ("căn nhà", "chiếc xe", "ngôi trường"); a sentence counts
+# the noun without them as often as with.
+_CLASSIFIERS = set("can chiec cai ngoi toa buc cuon quyen".split())
 YEAR = re.compile(r"(19|20)\d\d")  # a year, not a count: read by candidates.py and answer.py too
 _LAW_WORDS = set("luat dinh tu phap chi quyet lenh".split())  # (bộ) luật, nghị định, thông tư, hiến pháp…
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
@@ -78,6 +81,8 @@ class ParsedQuestion:
                 head = i + 1
             else:
                 continue
+            if tokens[head:head + 1] and tokens[head] in _CLASSIFIERS and head + 1 < len(tokens):
+                head += 1  # "bao nhiêu căn nhà tạm" counts houses: "255 nhà tạm" answers it
             phrase = tokens[head:head + 2]  # "sân bay", not any "sân"
             if not phrase or phrase[0] in STOPWORDS or phrase[0] in _ANY_COUNT or phrase[0][0].isdigit():
                 return ""
