@@ -49,17 +49,34 @@ def _at(tokens: list[str], words: list[str]) -> list[int]:
     return [i for i in range(len(tokens) - len(words) + 1) if tokens[i:i + len(words)] == words]
 
 
-def offices_asked(question_tokens: list[str]) -> list[list[str]]:
-    """The offices whose holder the question asks for ("Bí thư", not "Phó Bí thư" nor "Tổng Bí thư")."""
-    return [office for office in OFFICES
-            if any(not (i and question_tokens[i - 1] in ("pho", "tong")) for i in _at(question_tokens, office))]
+# Bodies an office belongs to, folded, as a question names them right after it ("Bí thư Huyện ủy",
+# "Chủ tịch UBND"); the names of one body are one group ("UBND" is "Ủy ban nhân dân").
+BODIES = (("huyen uy",), ("tinh uy",), ("thanh uy",), ("dang uy",), ("quan uy",), ("ubnd", "uy ban"),
+          ("hdnd", "hoi dong"), ("mttq", "mat tran"))
 
 
-def holds_office(offices: list[list[str]], tokens: list[str]) -> bool:
+def offices_asked(question_tokens: list[str]) -> list[tuple[list[str], tuple[str, ...]]]:
+    """The offices whose holder the question asks for ("Bí thư", not "Phó Bí thư" nor "Tổng Bí thư"),
+    each with the names of the body the question puts it in (empty when it names none)."""
+    asked = []
+    for office in OFFICES:
+        starts = [i for i in _at(question_tokens, office) if not (i and question_tokens[i - 1] in ("pho", "tong"))]
+        if starts:
+            after = " ".join(question_tokens[starts[0] + len(office):starts[0] + len(office) + 2])
+            body = next((group for group in BODIES if any(after == n or after.startswith(n + " ") for n in group)), ())
+            asked.append((office, body))
+    return asked
+
+
+def holds_office(offices: list[tuple[list[str], tuple[str, ...]]], tokens: list[str]) -> bool:
     """Whether the sentence names every asked office itself: not only as its deputy ("Phó Bí thư" for
-    "Bí thư"), nor not at all (a sentence about the district does not say who its Bí thư is)."""
-    for office in offices:
-        named = _at(tokens, office)
-        if not named or all(i and tokens[i - 1] == "pho" for i in named):
+    "Bí thư"), nor not at all (a sentence about the district does not say who its Bí thư is), and in the
+    body asked for within the next five syllables ("Bí thư Đảng ủy thị trấn" is not "Bí thư Huyện ủy")."""
+    for office, body in offices:
+        named = [i for i in _at(tokens, office) if not (i and tokens[i - 1] == "pho")]
+        if body:
+            named = [i for i in named
+                     if any(f" {n} " in " " + " ".join(tokens[i + len(office):i + len(office) + 5]) + " " for n in body)]
+        if not named:
             return False
     return True
