@@ -167,6 +167,16 @@ def _without_honorific(syllables: list[str]) -> list[str]:
     return syllables[1:] if len(syllables) > 2 and syllables[0] in _HONORIFICS else syllables
 
 
+# What answers "ngày nào", "tháng nào", "năm nào": a date of that precision at least, other than the
+# question's own ("nhiệm kỳ 2020 - 2025" does not say on which day a congress met).
+_DAY = r"\b\d{1,2}/\d{1,2}/(?:19|20)?\d\d\b|\b(?:ngày|sáng|trưa|chiều|tối|đêm|hôm)\s+\d{1,2}\b"  # not "5/8 chương trình"
+_DATE_OF = {
+    "ngay": re.compile(_DAY, re.IGNORECASE),
+    "thang": re.compile(_DAY + r"|\b\d{1,2}/(?:19|20)\d\d\b|\btháng\s+\d{1,2}\b", re.IGNORECASE),
+    "nam": re.compile(r"\b(?:19|20)\d\d\b|\bnăm\s+\d{1,4}\b", re.IGNORECASE),
+}
+
+
 def _holds_rate(sentence: str) -> bool:
     """A percentage or "phần trăm": what "tỷ lệ … là bao nhiêu" asks for ("212 đảng viên" is no rate)."""
     return bool(_PERCENT.search(sentence)) or "phan tram" in " ".join(folded_syllables(sentence))
@@ -263,6 +273,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     counted = question.counted
     rate_asked = counted is not None and question.wants_percent  # "Tỷ lệ hộ nghèo … là bao nhiêu?"
     offices = offices_asked(question.folded)
+    date_asked = _DATE_OF.get(next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in f" {' '.join(question.folded)} "), ""))
     years = question.years
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
@@ -304,7 +315,8 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
             # The reply is the sentence: it must count what is asked, or give the rate asked for.
-            count_ok = float(holds_count(counted, sentence, numbers) and (not rate_asked or _holds_rate(sentence)))
+            count_ok = float(holds_count(counted, sentence, numbers) and (not rate_asked or _holds_rate(sentence))
+                             and (not date_asked or any(m.group(0) not in question.text for m in date_asked.finditer(sentence))))
             # Who holds an office is answered by a name the question does not give.
             role_ok = float(holds_office(offices, s_tokens)
                             and (not offices or question.qtype != "who" or names_someone(question, sentence)))

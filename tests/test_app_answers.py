@@ -84,6 +84,7 @@ def test_known_questions_get_known_spans_and_a_confidence(service, question, spa
 @pytest.mark.parametrize("question", [
     "Mai Sơn có bao nhiêu sân bay?",  # "3 sân thể thao" counts no airport
     "Bí thư Huyện ủy Sông Mã được bầu trực tiếp tại Đại hội XXI là ai?",  # the articles name no one in that office
+    "Đại hội Đảng bộ huyện Mỹ Xuyên lần thứ XII diễn ra ngày nào?",  # only its term "2020 - 2025" is given
 ])
 def test_questions_the_articles_do_not_answer_are_declined(service, question):
     out = service.ask(question)
@@ -212,6 +213,15 @@ def test_the_reply_states_what_was_asked(service, question, span):
 
     out = service.ask(question)
     assert out["found"] and out["span"].startswith(span) and span in claim_of(out["answer"])
+
+
+@pytest.mark.parametrize("question, span", [
+    ("Song Ma ban hanh 10 de an va 10 nghi quyet chuyen de vao ngay nao?", "14/12/2020"),
+    ("Tà Tổng đặt mục tiêu thoát khỏi diện xã đặc biệt khó khăn vào năm nào?", "2025"),
+])
+def test_a_date_question_is_answered_at_the_precision_asked(service, question, span):
+    out = service.ask(question)
+    assert out["found"] and span in out["answer"]
 
 
 def test_a_count_after_a_classifier_is_answered(service):
