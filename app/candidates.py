@@ -177,6 +177,9 @@ _DATE_OF = {
 }
 
 
+_RANK = re.compile(r"\b(?:thứ|hạng)\s+\d{1,3}\b|\b(?:thứ|hạng)\s+(?:nhất|nhì|ba|tư|năm)\b", re.IGNORECASE)
+
+
 def _holds_rate(sentence: str) -> bool:
     """A percentage or "phần trăm": what "tỷ lệ … là bao nhiêu" asks for ("212 đảng viên" is no rate)."""
     return bool(_PERCENT.search(sentence)) or "phan tram" in " ".join(folded_syllables(sentence))
@@ -273,7 +276,10 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     counted = question.counted
     rate_asked = counted is not None and question.wants_percent  # "Tỷ lệ hộ nghèo … là bao nhiêu?"
     offices = offices_asked(question.folded)
-    date_asked = _DATE_OF.get(next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in f" {' '.join(question.folded)} "), ""))
+    padded = f" {' '.join(question.folded)} "
+    date_asked = _DATE_OF.get(next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in padded or f" {w} may " in padded), ""))
+    if " thu may " in padded or " hang may " in padded:  # a rank: "xếp thứ mấy", "hạng mấy"
+        date_asked = _RANK
     years = question.years
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}

@@ -85,6 +85,7 @@ def test_known_questions_get_known_spans_and_a_confidence(service, question, spa
     "Mai Sơn có bao nhiêu sân bay?",  # "3 sân thể thao" counts no airport
     "Bí thư Huyện ủy Sông Mã được bầu trực tiếp tại Đại hội XXI là ai?",  # the articles name no one in that office
     "Đại hội Đảng bộ huyện Mỹ Xuyên lần thứ XII diễn ra ngày nào?",  # only its term "2020 - 2025" is given
+    "Năm 2020 Sông Mã xếp thứ mấy về chỉ số cải cách hành chính của tỉnh?",  # only 2021's rank is given
 ])
 def test_questions_the_articles_do_not_answer_are_declined(service, question):
     out = service.ask(question)
@@ -159,6 +160,7 @@ def test_the_years_a_question_is_set_in(question, years):
     ("Ai là Phó Bí thư Thường trực Huyện ủy Mỹ Xuyên?", "who"), ("pho bi thu huyen uy song ma la ai", "who"),
     ("Xã đạt chuẩn nông thôn mới gồm những tiêu chí gì?", "what"),  # "chưa" is not in "chuẩn"
     ("Xã Tà Tổng đã đạt chuẩn nông thôn mới chưa?", "yes_no"),
+    ("dai hoi xii dang bo huyen my xuyen dien ra vao thang may", "when"),  # "tháng mấy" asks a month, not a count
 ])
 def test_question_types_read_whole_syllables(question, qtype):
     from app.question import parse
@@ -218,6 +220,7 @@ def test_the_reply_states_what_was_asked(service, question, span):
 @pytest.mark.parametrize("question, span", [
     ("Song Ma ban hanh 10 de an va 10 nghi quyet chuyen de vao ngay nao?", "14/12/2020"),
     ("Tà Tổng đặt mục tiêu thoát khỏi diện xã đặc biệt khó khăn vào năm nào?", "2025"),
+    ("Năm 2021 Sông Mã xếp thứ mấy về cải cách hành chính của tỉnh?", "thứ 3"),
 ])
 def test_a_date_question_is_answered_at_the_precision_asked(service, question, span):
     out = service.ask(question)
