@@ -78,7 +78,8 @@ class ParsedQuestion:
         for i, token in enumerate(tokens):
             if token == "bao" and tokens[i + 1:i + 2] == ["nhieu"]:
                 head = i + 2
-            elif words[i] == "mấy":  # folded "may" is also "máy": read only "mấy"
+            elif words[i] == "mấy" or (token == "may" and not has_diacritics(self.text)):
+                # folded "may" is also "máy": read as "mấy" only in a question typed without any accent
                 head = i + 1
             else:
                 continue

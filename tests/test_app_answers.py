@@ -105,6 +105,7 @@ def _threshold() -> float:
     ("Có bao nhiêu người đi làm?", ""), ("Sông Mã thu về bao nhiêu tiền?", "tien"), ("Máy tính này dùng được mấy năm?", ""), ("Ai là Bí thư?", None),
     ("Máy bay hạ cánh ở đâu?", None), ("Sông Mã xóa được bao nhiêu căn nhà tạm?", "nha tam"),
     ("song ma xoa duoc bao nhieu can nha tam", "nha tam"),
+    ("Mai Son co may truong dat chuan quoc gia?", "truong dat"),  # typed without accents, "may" is "mấy"
 ])
 def test_what_a_count_question_counts(question, counted):
     from app.question import parse
