@@ -110,11 +110,6 @@ def person_names(text: str) -> list[str]:
     return names
 
 
-def names_someone(question: ParsedQuestion, text: str) -> bool:
-    """The text names a person the question does not."""
-    return any(fold_diacritics(n).lower() not in question.text_folded for n in person_names(text))
-
-
 def new_capitals(question: ParsedQuestion, text: str) -> list[str]:
     """Capitalised runs of the text that the question does not already name, first word of text aside."""
     asked = " " + " ".join(question.folded) + " "
@@ -234,7 +229,7 @@ def _type_flags(question: ParsedQuestion, text: str, tokens: list[str], runs: li
         "has_figure_near": float(_figure_near(question, tokens)),
         "has_percent": float(any(m.group(1).lstrip("0") not in numbers for m in _PERCENT.finditer(text))),
         "has_date": float(any(m.group(0) not in question.text for m in _DATE.finditer(text))),
-        "has_name": float(names_someone(question, text)),
+        "has_name": float(any(fold_diacritics(n).lower() not in question.text_folded for n in person_names(text))),
         "has_capital": float(bool(runs)),
         "has_unit_place": float(any(m.group(0).split()[-1][0].isupper()
                                     and fold_diacritics(m.group(0)).lower() not in question.text_folded
@@ -323,9 +318,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             # The reply is the sentence: it must count what is asked, or give the rate asked for.
             count_ok = float(holds_count(counted, sentence, numbers) and (not rate_asked or _holds_rate(sentence))
                              and (not date_asked or any(m.group(0) not in question.text for m in date_asked.finditer(sentence))))
-            # Who holds an office is answered by a name the question does not give.
-            role_ok = float(holds_office(offices, s_tokens)
-                            and (not offices or question.qtype != "who" or names_someone(question, sentence)))
+            role_ok = float(holds_office(offices, s_tokens))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
             texts = parts if len(parts) > 1 else []

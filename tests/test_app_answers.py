@@ -228,6 +228,16 @@ def test_a_date_question_is_answered_at_the_precision_asked(service, question, s
     assert out["found"] and span in out["answer"]
 
 
+def test_who_holds_an_office_may_be_a_body():
+    """'Các đồng chí Thường trực Huyện ủy là trưởng Ban chỉ đạo': the holder named is no person."""
+    from app.candidates import FEATURES, candidates
+    from app.question import parse
+
+    sentence = "Các đồng chí Thường trực Huyện ủy là trưởng Ban chỉ đạo, tổ trưởng các tổ công tác."
+    found = candidates(parse("Ai giữ vai trò trưởng Ban chỉ đạo thực hiện đề án?"), [{"text": sentence, "title": "", "score": 1.0}])
+    assert found and all(c.features[FEATURES.index("role_ok")] == 1.0 for c in found)
+
+
 def test_a_count_after_a_classifier_is_answered(service):
     out = service.ask("Năm 2021 Sông Mã xóa được bao nhiêu căn nhà tạm, dột nát cho hộ nghèo?")
     assert out["found"] and out["span"].startswith("255"), "the article counts '255 nhà tạm', without 'căn'"
