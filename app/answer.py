@@ -94,7 +94,8 @@ def grounded(features: list[float]) -> bool:
     district does not answer for this one. Reading every place measured worse (ALQAC 0.51 against 0.60). (Requiring the question's figures too measured
     worse: ALQAC questions cite "Bộ luật Hình sự năm 2017"; eval/train_answer.py records both.)
     And a question that counts something ("bao nhiêu hợp tác xã") is answered only by a sentence that
-    counts it (app/answer_rules.holds_count): "8 chương trình" does not say how many cooperatives; and one
+    counts it (app/answer_rules.holds_count): "8 chương trình" does not say how many cooperatives (nor a
+    term "2020 - 2025" on which day something happened: the date or rank asked, app/candidates.py); and one
     that asks who holds an office, only by a sentence that does not name just its deputy (holds_office);
     and one set in a year ("Năm 2019 …") only by a passage that names that year."""
     # GATE_FEATURE is read per call: eval/train_answer.py measures the first place rule by swapping it.

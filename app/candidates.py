@@ -170,9 +170,17 @@ _DATE_OF = {
     "thang": re.compile(_DAY + r"|\b\d{1,2}/(?:19|20)\d\d\b|\btháng\s+\d{1,2}\b", re.IGNORECASE),
     "nam": re.compile(r"\b(?:19|20)\d\d\b|\bnăm\s+\d{1,4}\b", re.IGNORECASE),
 }
-
-
 _RANK = re.compile(r"\b(?:thứ|hạng)\s+\d{1,3}\b|\b(?:thứ|hạng)\s+(?:nhất|nhì|ba|tư|năm)\b", re.IGNORECASE)
+
+
+def _precise_figure_asked(question: ParsedQuestion) -> re.Pattern | None:
+    """What a sentence must hold to answer "ngày / tháng / năm nào (mấy)" (a date that precise) or "thứ /
+    hạng mấy" (a rank); None for other questions."""
+    padded = f" {' '.join(question.folded)} "
+    if " thu may " in padded or " hang may " in padded:
+        return _RANK
+    unit = next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in padded or f" {w} may " in padded), "")
+    return _DATE_OF.get(unit)
 
 
 def _holds_rate(sentence: str) -> bool:
@@ -271,10 +279,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     counted = question.counted
     rate_asked = counted is not None and question.wants_percent  # "Tỷ lệ hộ nghèo … là bao nhiêu?"
     offices = offices_asked(question.folded)
-    padded = f" {' '.join(question.folded)} "
-    date_asked = _DATE_OF.get(next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in padded or f" {w} may " in padded), ""))
-    if " thu may " in padded or " hang may " in padded:  # a rank: "xếp thứ mấy", "hạng mấy"
-        date_asked = _RANK
+    precise = _precise_figure_asked(question)
     years = question.years
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
@@ -315,9 +320,9 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         passage_rows = []
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
-            # The reply is the sentence: it must count what is asked, or give the rate asked for.
+            # The reply is the sentence: it must count what is asked, or give the rate, date or rank asked for.
             count_ok = float(holds_count(counted, sentence, numbers) and (not rate_asked or _holds_rate(sentence))
-                             and (not date_asked or any(m.group(0) not in question.text for m in date_asked.finditer(sentence))))
+                             and (not precise or any(m.group(0) not in question.text for m in precise.finditer(sentence))))
             role_ok = float(holds_office(offices, s_tokens))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
