@@ -1,9 +1,12 @@
 """What a sentence must hold to answer certain questions: a count of the thing counted, the office
-itself rather than its deputy. Pure functions of folded syllables; app/candidates.py turns them into
-features and app/answer.grounded() refuses candidates that fail them.
+itself rather than its deputy, a date or rank as precise as asked, the name of the kind of thing asked.
+Pure functions of syllables; app/candidates.py turns them into features and app/answer.grounded()
+refuses candidates that fail them.
 """
 
 from __future__ import annotations
+
+import re
 
 from app.question import syllables
 from ingest.textnorm import fold_word
@@ -80,3 +83,55 @@ def holds_office(offices: list[tuple[list[str], tuple[str, ...]]], tokens: list[
         if not named:
             return False
     return True
+
+
+# What answers "ngày nào", "tháng nào", "năm nào": a date of that precision at least, other than the
+# question's own ("nhiệm kỳ 2020 - 2025" does not say on which day a congress met).
+_DAY = r"\b\d{1,2}/\d{1,2}/(?:19|20)?\d\d\b|\b(?:ngày|sáng|trưa|chiều|tối|đêm|hôm)\s+\d{1,2}\b"  # not "5/8 chương trình"
+_DATE_OF = {
+    "ngay": re.compile(_DAY, re.IGNORECASE),
+    "thang": re.compile(_DAY + r"|\b\d{1,2}/(?:19|20)\d\d\b|\btháng\s+\d{1,2}\b", re.IGNORECASE),
+    "nam": re.compile(r"\b(?:19|20)\d\d\b|\bnăm\s+\d{1,4}\b", re.IGNORECASE),
+}
+_RANK = re.compile(r"\b(?:thứ|hạng)\s+\d{1,3}\b|\b(?:thứ|hạng)\s+(?:nhất|nhì|ba|tư|năm)\b", re.IGNORECASE)
+
+
+def figure_asked(question_tokens: list[str]) -> re.Pattern | None:
+    """What a sentence must hold to answer "ngày / tháng / năm nào (mấy)" (a date that precise) or "thứ /
+    hạng mấy" (a rank); None for other questions."""
+    padded = f" {' '.join(question_tokens)} "
+    if " thu may " in padded or " hang may " in padded:
+        return _RANK
+    unit = next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in padded or f" {w} may " in padded), "")
+    return _DATE_OF.get(unit)
+
+
+# A firm's name starts with what it is ("Công ty Than Quảng Ninh" answers "doanh nghiệp nào").
+_FIRMS = [k.split() for k in ("cong ty", "nha may", "doanh nghiep", "tap doan", "hop tac xa", "htx")]
+
+
+def is_cased(text: str) -> bool:
+    """Whether a text capitalises names: a capital inside a sentence (zalo-qa holds lower-cased pages)."""
+    words = text.split()
+    return any(w[:1].isupper() and words[i - 1][-1:] not in ".!?:\"“" for i, w in enumerate(words) if i)
+
+
+def names_kind(kind: list[str], sentence: str, question_tokens: list[str]) -> bool:
+    """Whether the sentence names one of the kind a "… nào" question asks for (app/question.kind_asked),
+    one the question does not name: "nhà máy nào" by "nhà máy Đồng Giao", not by "phục vụ nguyên liệu
+    nhà máy"; "những xã nào" (bordering Tà Tổng) not by "xã Tà Tổng"."""
+    words = re.findall(r"[^\W\d_]+", sentence)
+    folded = [fold_word(w.lower()) for w in words]
+    asked = f" {' '.join(question_tokens)} "
+    kinds = _FIRMS if kind in _FIRMS else [kind]
+    for i in range(len(words)):
+        for k in kinds:
+            j = i + len(k)
+            if folded[i:j] != k or j >= len(words) or not words[j][0].isupper():
+                continue
+            end = j
+            while end < len(words) and words[end][0].isupper():
+                end += 1
+            if f" {' '.join(folded[j:end])} " not in asked:
+                return True
+    return False

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from app.answer_rules import holds_count, holds_office, offices_asked
+from app.answer_rules import figure_asked, holds_count, holds_office, is_cased, names_kind, offices_asked
 from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
@@ -162,27 +162,6 @@ def _without_honorific(syllables: list[str]) -> list[str]:
     return syllables[1:] if len(syllables) > 2 and syllables[0] in _HONORIFICS else syllables
 
 
-# What answers "ngày nào", "tháng nào", "năm nào": a date of that precision at least, other than the
-# question's own ("nhiệm kỳ 2020 - 2025" does not say on which day a congress met).
-_DAY = r"\b\d{1,2}/\d{1,2}/(?:19|20)?\d\d\b|\b(?:ngày|sáng|trưa|chiều|tối|đêm|hôm)\s+\d{1,2}\b"  # not "5/8 chương trình"
-_DATE_OF = {
-    "ngay": re.compile(_DAY, re.IGNORECASE),
-    "thang": re.compile(_DAY + r"|\b\d{1,2}/(?:19|20)\d\d\b|\btháng\s+\d{1,2}\b", re.IGNORECASE),
-    "nam": re.compile(r"\b(?:19|20)\d\d\b|\bnăm\s+\d{1,4}\b", re.IGNORECASE),
-}
-_RANK = re.compile(r"\b(?:thứ|hạng)\s+\d{1,3}\b|\b(?:thứ|hạng)\s+(?:nhất|nhì|ba|tư|năm)\b", re.IGNORECASE)
-
-
-def _precise_figure_asked(question: ParsedQuestion) -> re.Pattern | None:
-    """What a sentence must hold to answer "ngày / tháng / năm nào (mấy)" (a date that precise) or "thứ /
-    hạng mấy" (a rank); None for other questions."""
-    padded = f" {' '.join(question.folded)} "
-    if " thu may " in padded or " hang may " in padded:
-        return _RANK
-    unit = next((w for w in ("ngay", "thang", "nam") if f" {w} nao " in padded or f" {w} may " in padded), "")
-    return _DATE_OF.get(unit)
-
-
 def _holds_rate(sentence: str) -> bool:
     """A percentage or "phần trăm": what "tỷ lệ … là bao nhiêu" asks for ("212 đảng viên" is no rate)."""
     return bool(_PERCENT.search(sentence)) or "phan tram" in " ".join(folded_syllables(sentence))
@@ -278,8 +257,10 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     terms = question.terms
     counted = question.counted
     rate_asked = counted is not None and question.wants_percent  # "Tỷ lệ hộ nghèo … là bao nhiêu?"
+    rate_of = question.rate_of  # … is answered by a sentence about "hộ nghèo"
     offices = offices_asked(question.folded)
-    precise = _precise_figure_asked(question)
+    kind = question.kind_asked
+    precise = figure_asked(question.folded)
     years = question.years
     qbigrams = question.bigrams
     numbers = {n.lstrip("0") for n in question.numbers}
@@ -318,12 +299,15 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             "places_ok": places_ok, "places_named_ok": named_ok, "year_ok": year_ok, "title_place": float(bool(asked_place)), **qtype_flags,
         }
         passage_rows = []
+        cased = is_cased(passage["text"])
         for position, (sentence, s_tokens) in enumerate(zip(sentences, sentence_tokens)):
             s_set = set(s_tokens)
             # The reply is the sentence: it must count what is asked, or give the rate, date or rank asked for.
-            count_ok = float(holds_count(counted, sentence, numbers) and (not rate_asked or _holds_rate(sentence))
+            count_ok = float(holds_count(counted, sentence, numbers)
+                             and (not rate_asked or (_holds_rate(sentence) and all(t in s_set for t in rate_of)))
                              and (not precise or any(m.group(0) not in question.text for m in precise.finditer(sentence))))
-            role_ok = float(holds_office(offices, s_tokens))
+            role_ok = float(holds_office(offices, s_tokens)
+                            and (not kind or not cased or bool(asked_place) or names_kind(kind, sentence, question.folded)))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)
             texts = parts if len(parts) > 1 else []

@@ -35,6 +35,16 @@ GENERIC = set("huyen xa tinh dang bo nghi quyet dai hoi thi tran thanh pho ban n
 # Heads after "bao nhiêu" that any figure answers (people are counted as "lao động", "thành viên"…;
 # "phần trăm" by a "%"), or that end the phrase ("trở lên"). "tiền" is counted in money (answer_rules).
 _ANY_COUNT = set("nguoi phan lan muc con so tro".split())
+# What "… là bao nhiêu" asks the amount of money for, folded ("tổng mức đầu tư", "kinh phí"), and what
+# may follow "bao nhiêu" when no unit does.
+_MONEY_ASKED = {"kinh phi", "dau tu", "ngan sach", "tri gia", "chi phi", "doanh thu", "von"}
+_NO_UNIT = set("so voi trong tai cua va la".split())
+# Kinds of thing a name follows ("nhà máy Đồng Giao", "xã Chiềng Ban"): "… nào" asks for that name.
+# ("quận", "phường", "trường" are also "cơ quan", "địa phương", "môi trường": left out.) One syllable
+# must be written as the kind when the question has accents ("tính nào" asks no province).
+_NAMED_KINDS = ("nha may", "cong ty", "doanh nghiep", "hop tac xa", "benh vien", "truong hoc", "thanh pho", "xa",
+                "huyen", "tinh", "thon")
+_WRITTEN = {"xa": "xã", "huyen": "huyện", "tinh": "tỉnh", "thon": "thôn"}
 # Classifiers before a counted noun, folded ("căn nhà", "chiếc xe", "ngôi trường"); a sentence counts
 # the noun without them as often as with.
 _CLASSIFIERS = set("can chiec cai ngoi toa buc cuon quyen".split())
@@ -87,7 +97,11 @@ class ParsedQuestion:
                 head += 1  # "bao nhiêu căn nhà tạm" counts houses: "255 nhà tạm" answers it
             phrase = tokens[head:head + 2]  # "sân bay", not any "sân"
             if not phrase or phrase[0] in STOPWORDS or phrase[0] in _ANY_COUNT or phrase[0][0].isdigit():
-                return ""
+                # "Tổng mức đầu tư là bao nhiêu?" asks an amount of money, not any figure (when no unit
+                # follows: "vốn … quá bao nhiêu ngày" asks days).
+                money = not phrase or phrase[0] in _NO_UNIT
+                said = set(tokens) | {f"{a} {b}" for a, b in zip(tokens, tokens[1:])}
+                return "tien" if money and _MONEY_ASKED & said else ""
             return " ".join(phrase[:1] + [t for t in phrase[1:] if t not in STOPWORDS and not t[0].isdigit()])
         return None
 
@@ -103,6 +117,31 @@ class ParsedQuestion:
     def wants_percent(self) -> bool:
         folded = " " + " ".join(self.folded) + " "
         return any(cue in folded for cue in (" ty le ", " ti le ", " phan tram ")) or "%" in self.text
+
+    @cached_property
+    def rate_of(self) -> list[str]:
+        """What a rate question measures: the content syllables after "tỷ lệ" ("tỷ lệ hộ nghèo" → hộ nghèo)."""
+        tokens = self.folded
+        for i in range(len(tokens) - 1):
+            if tokens[i] in ("ty", "ti") and tokens[i + 1] == "le":
+                return [t for t in tokens[i + 2:i + 4] if t not in STOPWORDS and t not in GENERIC]
+        return []
+
+    @cached_property
+    def kind_asked(self) -> list[str]:
+        """The kind of named thing a "… nào" question asks which one of ("nhà máy nào" → nhà máy), folded."""
+        padded = f" {' '.join(self.folded)} "
+        written = f" {' '.join(syllables(self.text))} "
+        # A kind of two syllables may take a qualifier before "nào" ("nhà máy chế biến nào"); one may not
+        # ("trường hợp nào", "tinh thần nào" ask no name).
+        gap = r"(?: \w+){0,2}"
+
+        def asked(kind: str) -> bool:
+            if " " in kind:
+                return bool(re.search(f" {kind}{gap} nao ", padded))
+            return f" {kind} nao " in padded and (f" {_WRITTEN[kind]} nào " in written or not has_diacritics(self.text))
+
+        return next((kind.split() for kind in _NAMED_KINDS if asked(kind)), [])
 
     def weight(self, term: str) -> float:
         return self.weights.get(term, 0.4 if term in GENERIC else 1.0)

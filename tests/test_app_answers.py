@@ -86,6 +86,10 @@ def test_known_questions_get_known_spans_and_a_confidence(service, question, spa
     "Bí thư Huyện ủy Sông Mã được bầu trực tiếp tại Đại hội XXI là ai?",  # the articles name no one in that office
     "Đại hội Đảng bộ huyện Mỹ Xuyên lần thứ XII diễn ra ngày nào?",  # only its term "2020 - 2025" is given
     "Năm 2020 Sông Mã xếp thứ mấy về chỉ số cải cách hành chính của tỉnh?",  # only 2021's rank is given
+    "Nhà máy nào thu mua dứa và ngô ngọt của nông dân Sông Mã?",  # "phục vụ nguyên liệu nhà máy" names none
+    "Xa Ta Tong giap voi nhung xa nao?",  # only "xã Tà Tổng" itself is named
+    "Ty le ho ngheo cua xa Ta Tong nam 2022 la bao nhieu phan tram?",  # "42%" are cultured families
+    "Tong von dau tu xay dung Tru so trung tam hanh chinh - chinh tri huyen Mai Son la bao nhieu?",  # no amount
 ])
 def test_questions_the_articles_do_not_answer_are_declined(service, question):
     out = service.ask(question)
@@ -106,6 +110,8 @@ def _threshold() -> float:
     ("Máy bay hạ cánh ở đâu?", None), ("Sông Mã xóa được bao nhiêu căn nhà tạm?", "nha tam"),
     ("song ma xoa duoc bao nhieu can nha tam", "nha tam"),
     ("Mai Son co may truong dat chuan quoc gia?", "truong dat"),  # typed without accents, "may" is "mấy"
+    ("Trụ sở có tổng mức đầu tư là bao nhiêu?", "tien"), ("thu ngan sach tang bao nhieu so voi nam 2021", "tien"),
+    ("Doanh nghiệp có vốn nhà nước đầu tư được thử việc không quá bao nhiêu ngày?", ""),  # days, not money
 ])
 def test_what_a_count_question_counts(question, counted):
     from app.question import parse
@@ -236,6 +242,47 @@ def test_who_holds_an_office_may_be_a_body():
     sentence = "Các đồng chí Thường trực Huyện ủy là trưởng Ban chỉ đạo, tổ trưởng các tổ công tác."
     found = candidates(parse("Ai giữ vai trò trưởng Ban chỉ đạo thực hiện đề án?"), [{"text": sentence, "title": "", "score": 1.0}])
     assert found and all(c.features[FEATURES.index("role_ok")] == 1.0 for c in found)
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Nhà máy chế biến nào thu mua dứa?", "nha may"), ("Xa Ta Tong giap voi nhung xa nao?", "xa"),
+    ("Lao động được đưa tới doanh nghiệp nào?", "doanh nghiep"), ("Huyện Mỹ Xuyên thuộc tỉnh nào?", "tinh"),
+    ("Thành phần môi trường nào phải được quan trắc?", ""), ("Đặc tính nào của sản phẩm?", ""),
+    ("Trong trường hợp nào thì được miễn?", ""), ("Sông Mã giúp những địa phương nào?", ""),
+])
+def test_which_kind_of_named_thing_a_question_asks_for(question, kind):
+    from app.question import parse
+
+    assert parse(question).kind_asked == kind.split()
+
+
+@pytest.mark.parametrize("kind, sentence, names", [
+    ("nha may", "Nông dân trồng 150 ha dứa, phục vụ nguyên liệu nhà máy.", False),
+    ("nha may", "Dứa được bán cho nhà máy Đồng Giao.", True),
+    ("doanh nghiep", "14 lao động đi làm việc tại Công ty Than Quảng Ninh theo hợp đồng.", True),
+    ("xa", "Sau hơn 2 năm, Tà Tổng đã đạt được những kết quả; xã Tà Tổng phấn đấu.", False),  # the question's own
+    ("xa", "Xã Tà Tổng giáp xã Mù Cả.", True),
+])
+def test_a_which_question_is_answered_by_a_sentence_naming_one(kind, sentence, names):
+    from app.answer_rules import names_kind
+    from app.question import folded_syllables
+
+    assert names_kind(kind.split(), sentence, folded_syllables("Xã Tà Tổng giáp với những xã nào?")) is names
+
+
+def test_a_rate_is_answered_by_a_sentence_about_what_it_measures():
+    from app.question import parse
+
+    assert parse("Tỷ lệ hộ nghèo của xã Tà Tổng là bao nhiêu?").rate_of == ["ho", "ngheo"]
+
+
+@pytest.mark.parametrize("question, span", [
+    ("Chị Hoàng Thị Ánh sinh hoạt ở Đảng bộ xã nào?", "Nà Nghịu"),
+    ("Những lao động của xã Tà Tổng đi làm việc theo hợp đồng được đưa tới doanh nghiệp nào?", "Công ty Than Quảng Ninh"),
+])
+def test_which_one_is_answered_by_its_name(service, question, span):
+    out = service.ask(question)
+    assert out["found"] and span in out["answer"]
 
 
 def test_a_count_after_a_classifier_is_answered(service):
