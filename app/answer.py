@@ -118,6 +118,11 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
         if span and span not in best.sentence and span in title:
             # Only the title says it ("Huyện Mỹ Xuyên (Sóc Trăng) …"): the title is the answer.
             return compose_reply(title, passage, span, from_title=True), title, span
+        subject = _pronoun_subject(question, best.sentence, title)
+        if subject:
+            # "Ông là tác giả của … Tây Tiến" says who only through its article: "Ông Quang Dũng là …".
+            pronoun, rest = best.sentence.split(maxsplit=1)
+            return compose_reply(f"{pronoun} {subject} {rest}", passage, subject), best.sentence, subject
         # Whole sentences hold the gold answer more often than their clauses, and a long sentence cut
         # around the span more often than the clause (eval/train_answer.py records the comparison).
         # A span that is the whole sentence says nothing about where to cut it: keep its part that
@@ -128,6 +133,21 @@ def reply_for(question: ParsedQuestion, best, passage: dict, found: list) -> tup
     if len(clause) > MAX_CLAUSE_CHARS and span != best.text:
         clause = _shortest_holding(span, best, found)
     return compose_reply(clause, passage, span), clause, span
+
+
+# Words a sentence opens with to mean the person its article is about.
+_PRONOUNS = ("Ông", "Bà", "Anh", "Chị", "Cô", "Cậu", "Chàng", "Nàng", "Ngài", "Hắn")
+
+
+def _pronoun_subject(question: ParsedQuestion, sentence: str, title: str) -> str:
+    """Whom a who-question's answering sentence means by its opening pronoun: the person its article's
+    title names first ("Quang Dũng (tên thật là Bùi Đình Diệm)…"), when the question does not name them."""
+    words = sentence.split(maxsplit=2)
+    # "Ông Hà Văn Bình cho biết" names its man; "Ông là tác giả" means the article's.
+    if question.qtype != "who" or len(words) < 3 or words[0] not in _PRONOUNS or words[1][0].isupper():
+        return ""
+    asked = fold_diacritics(question.text).lower()
+    return next((n for n in person_names(title) if fold_diacritics(n).lower() not in asked and n not in sentence), "")
 
 
 def _asked_part(question: ParsedQuestion, sentence: str) -> str:
