@@ -52,6 +52,11 @@ NOT_PERSON = set(
 )
 
 
+# The commonest Vietnamese family names (most people bear one of them).
+SURNAMES = set("nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh đoàn trịnh trương "
+               "lương lưu tô tạ quách".split())
+
+
 @dataclass
 class Candidate:
     text: str  # the clause or sentence offered as the answer
@@ -105,7 +110,9 @@ def person_names(text: str) -> list[str]:
         words = run.split()
         while words and words[0].lower() in NOT_PERSON:
             words = words[1:]
-        if 2 <= len(words) <= 4 and not any(w.lower() in NOT_PERSON for w in words) and not run.isupper():
+        # "Nguyễn Thành Trung", "Phạm Minh Chính": after a family name, "Thành", "Trung" are given names.
+        surname = words[:1] and words[0].lower() in SURNAMES
+        if 2 <= len(words) <= 4 and (surname or not any(w.lower() in NOT_PERSON for w in words)) and not run.isupper():
             names.append(" ".join(words))
     return names
 

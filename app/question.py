@@ -240,10 +240,12 @@ def find_places(question: str, known_places: list[str]) -> list[str]:
 
 def parse(question: str, known_places: list[str] | None = None, document_frequency=None) -> ParsedQuestion:
     """`document_frequency(term) -> (df, n_docs)` over the indexed chunks weights the terms by IDF."""
-    syllables = folded_syllables(question)
-    folded = " ".join(syllables)
-    terms = [s for s in syllables if s not in STOPWORDS]
-    parsed = ParsedQuestion(question, question_type(folded), terms, find_places(question, known_places or []))
+    tokens = folded_syllables(question)
+    terms = [s for s in tokens if s not in STOPWORDS]
+    # Typed with accents, the "may" that asks how many is written "mấy" ("máy bay", "nhà máy" ask nothing).
+    accented = has_diacritics(question)
+    cues = [t for t, w in zip(tokens, syllables(question)) if t != "may" or w == "mấy" or not accented]
+    parsed = ParsedQuestion(question, question_type(" ".join(cues)), terms, find_places(question, known_places or []))
     if document_frequency is not None:
         for term in set(terms):
             df, n_docs = document_frequency(term)

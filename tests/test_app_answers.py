@@ -168,6 +168,8 @@ def test_the_years_a_question_is_set_in(question, years):
     ("Xã đạt chuẩn nông thôn mới gồm những tiêu chí gì?", "what"),  # "chưa" is not in "chuẩn"
     ("Xã Tà Tổng đã đạt chuẩn nông thôn mới chưa?", "yes_no"),
     ("dai hoi xii dang bo huyen my xuyen dien ra vao thang may", "when"),  # "tháng mấy" asks a month, not a count
+    ("Ai là người lái máy bay ném bom vào dinh Độc Lập?", "who"),  # "máy" is not "mấy"
+    ("Nhà máy nào thu mua dứa?", "what"), ("Huyện tổ chức mấy hội nghị?", "how_many"), ("co may hoi nghi", "how_many"),
 ])
 def test_question_types_read_whole_syllables(question, qtype):
     from app.question import parse
@@ -325,6 +327,17 @@ def test_a_hyphenated_name_is_whole(question, sentence, span):
     from app.question import parse
 
     assert shortest_span(parse(question), sentence) == span
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Nguyễn Thành Trung (sinh năm 1947) là phi công", ["Nguyễn Thành Trung"]),  # "Trung" after a family name
+    ("Đồng chí Phạm Minh Chính, Trưởng ban Tổ chức Trung ương", ["Phạm Minh Chính"]),
+    ("Ban Chấp hành Trung ương Đảng họp thường kỳ", []),  # bodies are no one
+])
+def test_person_names(text, names):
+    from app.candidates import person_names
+
+    assert person_names(text) == names
 
 
 def test_figures_end_a_capitalised_name():
