@@ -106,7 +106,14 @@ def figure_asked(question_tokens: list[str]) -> re.Pattern | None:
     return _DATE_OF.get(unit)
 
 
-# A firm's name starts with what it is ("Công ty Than Quảng Ninh" answers "doanh nghiệp nào").
+# Capitalised words that start names of bodies and titles, not of people (nor of the thing asked).
+NOT_PERSON = set(
+    "ban huyện đảng nghị đại hội ủy uỷ chương trung bộ sở phòng ubnd hđnd mặt tỉnh xã trạm thành "
+    "quốc nhà chi công chính sông bản tiểu đề kết chỉ bí phó trưởng giám chủ thường".split()
+)
+
+
+# A firm is named by what it is ("Công ty Than Quảng Ninh" answers "doanh nghiệp nào").
 _FIRMS = [k.split() for k in ("cong ty", "nha may", "doanh nghiep", "tap doan", "hop tac xa", "htx")]
 
 
@@ -117,21 +124,33 @@ def is_cased(text: str) -> bool:
 
 
 def names_kind(kind: list[str], sentence: str, question_tokens: list[str]) -> bool:
-    """Whether the sentence names one of the kind a "… nào" question asks for (app/question.kind_asked),
-    one the question does not name: "nhà máy nào" by "nhà máy Đồng Giao", not by "phục vụ nguyên liệu
-    nhà máy"; "những xã nào" (bordering Tà Tổng) not by "xã Tà Tổng"."""
+    """Whether the sentence names one of the kind a "… nào" question asks for (app/question.kind_asked)
+    that the question does not: the first name after the kind, at most three words on ("nhà máy Đồng
+    Giao", "Bệnh viện đa khoa tỉnh Phú Thọ"), or the name the kind is said of ("Huế là tỉnh đầu tiên").
+    Not "phục vụ nguyên liệu nhà máy", nor "xã Tà Tổng" for the xã bordering Tà Tổng."""
     words = re.findall(r"[^\W\d_]+", sentence)
     folded = [fold_word(w.lower()) for w in words]
     asked = f" {' '.join(question_tokens)} "
-    kinds = _FIRMS if kind in _FIRMS else [kind]
-    for i in range(len(words)):
-        for k in kinds:
-            j = i + len(k)
-            if folded[i:j] != k or j >= len(words) or not words[j][0].isupper():
+
+    def new_name(a: int) -> bool:
+        b = a
+        while b < len(words) and words[b][0].isupper():
+            b += 1
+        while a < b and (words[a].lower() in NOT_PERSON or words[a].isupper()):  # "UBND", "lần thứ V Đảng bộ"
+            a += 1
+        return a < b and f" {' '.join(folded[a:b])} " not in asked
+
+    for k in _FIRMS if kind in _FIRMS else [kind]:
+        for i in range(len(words) - len(k) + 1):
+            if folded[i:i + len(k)] != k:
                 continue
-            end = j
-            while end < len(words) and words[end][0].isupper():
-                end += 1
-            if f" {' '.join(folded[j:end])} " not in asked:
+            after = next((j for j in range(i + len(k), min(len(words), i + len(k) + 4)) if words[j][0].isupper()), None)
+            if after is not None and new_name(after):
                 return True
+            if i >= 2 and folded[i - 1] == "la" and words[i - 2][0].isupper():
+                first = i - 2
+                while first and words[first - 1][0].isupper():
+                    first -= 1
+                if new_name(first):
+                    return True
     return False

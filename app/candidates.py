@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from app.answer_rules import figure_asked, holds_count, holds_office, is_cased, names_kind, offices_asked
+from app.answer_rules import NOT_PERSON, figure_asked, holds_count, holds_office, is_cased, names_kind, offices_asked
 from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
@@ -45,11 +45,6 @@ _DATE = re.compile(
 _CLAUSE_SPLIT = re.compile(r";\s+|:\s+(?=[-–]?\s*\S)")
 _UNIT_PLACE = re.compile(r"\b(?:tỉnh|huyện|thành phố|quận|thị xã|xã|nước|miền|vùng)\s+[^\W\d_]+")
 _TITLE_BRACKET = re.compile(r"\(([^()]{2,40})\)")
-# Capitalised words that start names of bodies and titles, not of people.
-NOT_PERSON = set(
-    "ban huyện đảng nghị đại hội ủy uỷ chương trung bộ sở phòng ubnd hđnd mặt tỉnh xã trạm thành "
-    "quốc nhà chi công chính sông bản tiểu đề kết chỉ bí phó trưởng giám chủ thường".split()
-)
 
 
 # The commonest Vietnamese family names (most people bear one of them).

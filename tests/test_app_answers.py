@@ -264,6 +264,10 @@ def test_which_kind_of_named_thing_a_question_asks_for(question, kind):
     ("doanh nghiep", "14 lao động đi làm việc tại Công ty Than Quảng Ninh theo hợp đồng.", True),
     ("xa", "Sau hơn 2 năm, Tà Tổng đã đạt được những kết quả; xã Tà Tổng phấn đấu.", False),  # the question's own
     ("xa", "Xã Tà Tổng giáp xã Mù Cả.", True),
+    ("xa", "Cách huyện Mường Tè 50 km về phía Tây Bắc, xã Tà Tổng có diện tích 51.000 ha.", False),
+    ("tinh", "Huế là tỉnh đầu tiên tiêm thí điểm vắc xin.", True),  # the name the kind is said of
+    ("benh vien", "Bé được chuyển đến Bệnh viện đa khoa tỉnh Phú Thọ.", True),  # a few words on
+    ("nha may", "Các Hợp tác xã lớn đã giúp đỡ các Hợp tác xã mới.", False),  # a firm word is no name
 ])
 def test_a_which_question_is_answered_by_a_sentence_naming_one(kind, sentence, names):
     from app.answer_rules import names_kind
