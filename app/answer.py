@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.candidates import FEATURES, candidates, new_capitals, person_names, title_place
+from app.candidates import FEATURES, candidates, capital_runs, new_capitals, person_names, title_place
 from app.question import GENERIC, YEAR, ParsedQuestion, folded_syllables
 from ingest.textnorm import fold_diacritics
 
@@ -141,13 +141,15 @@ _PRONOUNS = ("Ông", "Bà", "Anh", "Chị", "Cô", "Cậu", "Chàng", "Nàng", "
 
 def _pronoun_subject(question: ParsedQuestion, sentence: str, title: str) -> str:
     """Whom a who-question's answering sentence means by its opening pronoun: the person its article's
-    title names first ("Quang Dũng (tên thật là Bùi Đình Diệm)…"), when the question does not name them."""
+    title names first ("Quang Dũng (tên thật là Bùi Đình Diệm)…", "Napoléon"), when the question does not."""
     words = sentence.split(maxsplit=2)
     # "Ông Hà Văn Bình cho biết" names its man; "Ông là tác giả" means the article's.
     if question.qtype != "who" or len(words) < 3 or words[0] not in _PRONOUNS or words[1][0].isupper():
         return ""
     asked = fold_diacritics(question.text).lower()
-    return next((n for n in person_names(title) if fold_diacritics(n).lower() not in asked and n not in sentence), "")
+    # A title that is only a name names its person, however many words ("Napoléon", "Quang Dũng").
+    names = person_names(title) or [run for run in capital_runs(title) if run == title.strip() and len(run.split()) <= 4]
+    return next((n for n in names if fold_diacritics(n).lower() not in asked and n not in sentence), "")
 
 
 def _asked_part(question: ParsedQuestion, sentence: str) -> str:

@@ -363,13 +363,15 @@ def test_support_counts_other_passages_naming_the_candidates_answer():
     assert support["Tập đoàn Vingroup có trụ sở ở Hà Nội."] == 0.0  # "Hà Nội" is in no other passage
 
 
-@pytest.mark.parametrize("sentence, title, reply_starts", [
+@pytest.mark.parametrize("sentence, title, reply_starts, subject", [
     ("Ông là tác giả của một số bài thơ nổi tiếng như Tây Tiến, Đôi bờ.", "Quang Dũng (tên thật là Bùi Đình Diệm)",
-     "Ông Quang Dũng là tác giả"),
-    ("Ông Hà Văn Bình cho biết bài thơ Tây Tiến được nhiều người yêu thích.", "Quang Dũng", "Ông Hà Văn Bình cho biết"),
-    ("Bài thơ Tây Tiến được sáng tác năm 1948.", "Quang Dũng", "Bài thơ Tây Tiến"),
+     "Ông Quang Dũng là tác giả", "Quang Dũng"),
+    ("Ông là tác giả của bài thơ Tây Tiến.", "Napoléon", "Ông Napoléon là tác giả", "Napoléon"),  # a title that is a name
+    ("Ông là tác giả của bài thơ Tây Tiến.", "Thơ ca kháng chiến", "Ông là tác giả", ""),  # a title that is not
+    ("Ông Hà Văn Bình cho biết bài thơ Tây Tiến được yêu thích.", "Quang Dũng", "Ông Hà Văn Bình cho biết", ""),
+    ("Bài thơ Tây Tiến được sáng tác năm 1948.", "Quang Dũng", "Bài thơ Tây Tiến", ""),
 ])
-def test_a_who_answer_says_whom_its_pronoun_means(sentence, title, reply_starts):
+def test_a_who_answer_says_whom_its_pronoun_means(sentence, title, reply_starts, subject):
     """Wikipedia-style articles say "Ông là tác giả …" of the person their title names."""
     from app.answer import reply_for
     from app.candidates import Candidate
@@ -378,4 +380,4 @@ def test_a_who_answer_says_whom_its_pronoun_means(sentence, title, reply_starts)
     best = Candidate(sentence, sentence, 0, [])
     reply, clause, span = reply_for(parse("Bài thơ Tây Tiến do ai sáng tác?"), best, {"text": sentence, "title": title}, [best])
     assert reply.startswith(reply_starts) and clause == sentence
-    assert (span == "Quang Dũng") is reply_starts.startswith("Ông Quang Dũng")
+    assert span == subject or not subject
