@@ -18,7 +18,7 @@ from ingest.metadata import PLACE_UNITS
 # Cue phrases, folded, checked in order: the first that occurs decides the type.
 _TYPE_CUES = (
     ("when", ("khi nao", "bao gio", "nam nao", "ngay nao", "thang nao", "thoi gian nao", "luc nao", "dip nao",
-              "ngay may", "thang may")),
+              "ngay may", "thang may", "thoi diem nao")),
     ("how_many", ("bao nhieu", "may ", "ty le", "ti le", "so luong", "tong so", "bao xa")),
     ("who", (" ai", "ai ", "dong chi nao", "nguoi nao", "ong nao", "ba nao", "ten gi", "la ai")),
     ("where", ("o dau", "noi nao", "dia diem nao", "tai dau", "xa nao", "huyen nao", "tinh nao", "ban nao")),

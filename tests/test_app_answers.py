@@ -170,6 +170,7 @@ def test_the_years_a_question_is_set_in(question, years):
     ("dai hoi xii dang bo huyen my xuyen dien ra vao thang may", "when"),  # "tháng mấy" asks a month, not a count
     ("Ai là người lái máy bay ném bom vào dinh Độc Lập?", "who"),  # "máy" is not "mấy"
     ("Nhà máy nào thu mua dứa?", "what"), ("Huyện tổ chức mấy hội nghị?", "how_many"), ("co may hoi nghi", "how_many"),
+    ("Tà Tổng đặt mục tiêu ra khỏi diện đặc biệt khó khăn vào thời điểm nào?", "when"),
 ])
 def test_question_types_read_whole_syllables(question, qtype):
     from app.question import parse
