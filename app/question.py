@@ -82,8 +82,9 @@ class ParsedQuestion:
     @property
     def counted(self) -> str | None:
         """What a count question ("bao nhiêu", "mấy") counts: its first one or two folded syllables ("bao
-        nhiêu hợp tác xã" → "hop tac", "bao nhiêu hộ có…" → "ho"); "" when any figure answers it ("là bao
-        nhiêu", "bao nhiêu người"); None when it counts nothing."""
+        nhiêu hợp tác xã" → "hop tac", "bao nhiêu hộ có…" → "ho"); "tien" for an amount of money ("tổng mức
+        đầu tư là bao nhiêu"); "" when any figure answers it ("là bao nhiêu", "bao nhiêu người"); None when
+        it counts nothing."""
         words, tokens = syllables(self.text), self.folded
         for i, token in enumerate(tokens):
             if token == "bao" and tokens[i + 1:i + 2] == ["nhieu"]:
