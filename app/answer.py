@@ -97,7 +97,9 @@ def grounded(features: list[float]) -> bool:
     counts it (app/answer_rules.holds_count): "8 chương trình" does not say how many cooperatives (nor a
     term "2020 - 2025" on which day something happened: the date or rank asked, app/candidates.py); and one
     that asks who holds an office, only by a sentence that does not name just its deputy (holds_office);
-    and one set in a year ("Năm 2019 …") only by a passage that names that year."""
+    one that asks for a relative ("Cha của Messi"), only by a sentence saying that kinship (holds_kin);
+    none by a sentence that is itself a question (asks); and one set in a year ("Năm 2019 …") only by a
+    passage that names that year."""
     # GATE_FEATURE is read per call: eval/train_answer.py measures the first place rule by swapping it.
     return all(features[FEATURES.index(name)] >= 1.0 for name in (GATE_FEATURE, "count_ok", "role_ok", "year_ok"))
 

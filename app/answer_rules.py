@@ -1,7 +1,7 @@
 """What a sentence must hold to answer certain questions: a count of the thing counted, the office
-itself rather than its deputy, a date or rank as precise as asked, the name of the kind of thing asked.
-Pure functions of syllables; app/candidates.py turns them into features and app/answer.grounded()
-refuses candidates that fail them.
+itself rather than its deputy, a date or rank as precise as asked, the name of the kind of thing asked,
+the kinship asked; and no sentence that is itself a question answers. Pure functions of syllables;
+app/candidates.py turns them into features and app/answer.grounded() refuses candidates that fail them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from app.question import syllables
-from ingest.textnorm import fold_word
+from ingest.textnorm import fold_diacritics, fold_word, has_diacritics
 
 # Number words, as written: "ba người", "một phần hai" count as figures do ("một số", "tỷ lệ" do not;
 # "năm" is a year far more often than five, so it counts only before the counted noun).
@@ -40,6 +40,17 @@ def holds_count(counted: str | None, sentence: str, given: set[str] | frozenset 
     wanted = _MONEY if head == "tien" else {head}
     return any(_is_figure(words, n, bool(head)) and words[n].lstrip("0") not in given
                and (not head or wanted & set(folded[n + 1:n + 3])) for n in range(len(words)))
+
+
+# How a question ends when a page writes it without its "?" ("Tên khai sinh của Bác Hồ là gì").
+_ASKING_ENDS = ("là gì", "là ai", "ở đâu", "bao nhiêu", "ra sao", "như thế nào")
+
+
+def asks(sentence: str) -> bool:
+    """A sentence that is itself a question answers nothing: quiz pages repeat the question asked ("Trảo
+    Nha là bút danh của nhà thơ nào sau đây ?", "Tên khai sinh thời nhỏ của Bác Hồ là gì") or ask their own."""
+    end = sentence.rstrip(" \"”'’).").lower()
+    return end.endswith("?") or end.endswith(_ASKING_ENDS)
 
 
 # Offices a question may ask the holder of, folded; "Phó Bí thư" does not hold "Bí thư".
@@ -154,3 +165,35 @@ def names_kind(kind: list[str], sentence: str, question_tokens: list[str]) -> bo
                 if new_name(first):
                     return True
     return False
+
+
+# What a sentence must say to name a relative the question asks for (app/question.ParsedQuestion.kin_asked).
+_KIN_SAID = {
+    "father": ("cha", "bố", "thân phụ", "phụ thân"),
+    "mother": ("mẹ", "má", "thân mẫu", "mẫu thân"),
+    "wife": ("vợ", "phu nhân", "bà xã", "kết hôn", "cưới", "hôn nhân", "bạn đời"),
+    "husband": ("chồng", "ông xã", "phu quân", "kết hôn", "cưới", "hôn nhân", "bạn đời"),
+    "child": ("con", "quý tử", "ái nữ", "sinh"),
+    "son": ("con trai", "quý tử", "cậu con", "con cả", "con trưởng", "con út", "sinh"),
+    "daughter": ("con gái", "ái nữ", "cô con", "con cả", "con út", "sinh"),
+}
+
+
+# Compounds that name another relative: "bố chồng" is a father-in-law, "hai mẹ con Gal Gadot" names her as
+# the mother. ("mẹ chồng của Hari Won và mẹ Trấn Thành" does say whom she married: spouses keep them.)
+_IN_LAWS = ("bố chồng", "mẹ chồng", "cha chồng", "bố vợ", "mẹ vợ", "cha vợ")
+_OTHER_KIN = {"husband": (), "wife": (), "father": _IN_LAWS + ("bố con", "cha con"), "mother": _IN_LAWS + ("mẹ con",),
+              "child": ("con dâu", "con rể"), "son": ("con rể",), "daughter": ("con dâu",)}
+
+
+def holds_kin(relation: str, sentence: str) -> bool:
+    """Whether a sentence says the kinship asked ("vợ", "kết hôn" for a wife): "Cha của Nguyễn Tấn Dũng
+    là …" does not say who his wife is, nor "Apollo là con trai của Zeus" who Zeus's daughter is. True
+    when no kinship is asked. Matched as written, or accent-folded in a sentence typed without accents."""
+    if not relation:
+        return True
+    accented = has_diacritics(sentence)
+    padded = f" {' '.join(syllables(sentence) if accented else [fold_word(w) for w in syllables(sentence)])} "
+    for other in _OTHER_KIN[relation]:
+        padded = padded.replace(f" {other if accented else fold_diacritics(other)} ", " ")
+    return any(f" {w if accented else fold_diacritics(w)} " in padded for w in _KIN_SAID[relation])

@@ -48,6 +48,11 @@ _WRITTEN = {"xa": "xã", "huyen": "huyện", "tinh": "tỉnh", "thon": "thôn"}
 # Classifiers before a counted noun, folded ("căn nhà", "chiếc xe", "ngôi trường"); a sentence counts
 # the noun without them as often as with.
 _CLASSIFIERS = set("can chiec cai ngoi toa buc cuon quyen".split())
+# Kinship a question asks the person of, as written ("Cha của Messi", "Ai là vợ của Bill Gates"): the
+# relation it names, read from the longest phrase first ("con gái" before "con").
+KIN_WORDS = {"con trai": "son", "con gái": "daughter", "con trưởng": "son", "con út": "child", "con": "child",
+             "cha": "father", "bố": "father", "thân phụ": "father", "mẹ": "mother", "thân mẫu": "mother",
+             "vợ": "wife", "phu nhân": "wife", "chồng": "husband"}
 YEAR = re.compile(r"(19|20)\d\d")  # a year, not a count: read by candidates.py and answer.py too
 _LAW_WORDS = set("luat dinh tu phap chi quyet lenh".split())  # (bộ) luật, nghị định, thông tư, hiến pháp…
 _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
@@ -143,6 +148,31 @@ class ParsedQuestion:
             return f" {kind} nao " in padded and (f" {_WRITTEN[kind]} nào " in written or not has_diacritics(self.text))
 
         return next((kind.split() for kind in _NAMED_KINDS if asked(kind)), [])
+
+    @cached_property
+    def kin_asked(self) -> str:
+        """The kinship whose person the question asks for ("son", "wife"…; app/answer_rules.holds_kin), when
+        it opens with it or with "Ai là" before it and names its person next ("Con gái của Mỹ Linh", "vợ của
+        shark Hưng là ai"); "" otherwise ("Cha mẹ bé đã không làm gì?", "Con đường lây truyền…").
+        Typed without accents, "của" must follow ("con cua messi"): "con", "me", "vo" are other words too."""
+        if self.qtype not in ("who", "what"):  # "Chồng của Valentina có bao nhiêu người con?" asks a count
+            return ""
+        accented = has_diacritics(self.text)
+        words = syllables(self.text) if accented else self.folded
+        start = 2 if words[:2] in (["ai", "là"], ["ai", "la"]) else 0
+        for phrase, relation in KIN_WORDS.items():
+            kin = phrase.split() if accented else fold_diacritics(phrase).split()
+            if words[start:start + len(kin)] != kin:
+                continue
+            after = words[start + len(kin):start + len(kin) + 1]
+            if after in (["của"], ["cua"]) or (accented and after and self._capital_after(phrase)):
+                return relation
+        return ""
+
+    def _capital_after(self, phrase: str) -> bool:
+        """Whether a capitalised name follows the phrase within two words ("Con trai Hồ Ngọc Hà", "Mẹ của ca sĩ Quốc Tuấn")."""
+        rest = re.split(re.escape(phrase), normalize_text(self.text), maxsplit=1, flags=re.IGNORECASE)[-1].split()
+        return any(w[:1].isupper() for w in rest[:3])
 
     def weight(self, term: str) -> float:
         return self.weights.get(term, 0.4 if term in GENERIC else 1.0)

@@ -277,6 +277,52 @@ def test_a_which_question_is_answered_by_a_sentence_naming_one(kind, sentence, n
     assert names_kind(kind.split(), sentence, folded_syllables("Xã Tà Tổng giáp với những xã nào?")) is names
 
 
+@pytest.mark.parametrize("question, kin", [
+    ("Ai là vợ của Nguyễn Tấn Dũng", "wife"), ("Con gái của Mỹ Linh", "daughter"), ("Con trai Hồ Ngọc Hà là ai", "son"),
+    ("cha cua messi la ai", "father"), ("Mẹ của ca sĩ Quốc Tuấn là ai", "mother"), ("con gai cua my linh", "daughter"),
+    ("Cha mẹ bé đã không làm gì?", ""), ("Con đường lây truyền chủ yếu của virus HPV là gì?", ""),
+    ("Chồng của Valentina có khoảng bao nhiêu người con?", ""),  # a count, not who
+    ("con duong lay truyen cua virus", ""),  # typed without accents, "của" must follow
+])
+def test_which_relative_a_question_asks_for(question, kin):
+    from app.question import parse
+
+    assert parse(question).kin_asked == kin
+
+
+@pytest.mark.parametrize("kin, sentence, holds", [
+    ("wife", "Cha của Nguyễn Tấn Dũng là Nguyễn Tấn Thử.", False),
+    ("wife", "Bà Trần Thanh Kiệm, vợ của ông Nguyễn Tấn Dũng.", True),
+    ("wife", "Bill Gates kết hôn với Melinda năm 1994.", True),
+    ("daughter", "Apollo là con trai của Zeus và nữ thần Leto.", False),
+    ("daughter", "Athena là con gái của Zeus.", True),
+    ("father", "Thiago Messi là con trai đầu lòng của Messi.", False),
+    ("child", "Trong khi đó , còn nhiều người hâm mộ.", False),  # "còn" is not "con"
+    ("husband", "chong cua hari won la tran thanh", True),  # a page typed without accents
+    ("father", "Bố chồng tiết lộ về cuộc sống Dương Mịch.", False),  # a father-in-law is not her father
+    ("mother", "Hai mẹ con nàng Gal Gadot gây náo loạn.", False), ("child", "Hai mẹ con Mỹ Linh và Mỹ Anh.", True),
+    ("", "Bất kỳ câu nào.", True),
+])
+def test_a_relative_is_named_by_a_sentence_saying_the_kinship(kin, sentence, holds):
+    from app.answer_rules import holds_kin
+
+    assert holds_kin(kin, sentence) is holds
+
+
+def test_a_sentence_that_asks_answers_nothing():
+    from app.answer_rules import asks
+    from app.candidates import FEATURES, candidates
+    from app.question import parse
+
+    assert asks("Trảo Nha là một bút danh khác của nhà thơ nào sau đây ?") and asks("Vì sao “ăn quả nhớ kẻ trồng cây?”")
+    assert asks("Tên khai sinh thời nhỏ của Bác Hồ là gì") and not asks("Bệnh có thể tái phát bất cứ lúc nào.")
+    assert not asks("Trảo Nha là bút danh của nhà thơ Xuân Diệu.")
+    passage = {"text": "Anh hùng nào lấy thân mình chèn pháo ? Anh hùng Tô Vĩnh Diện lấy thân mình chèn pháo.", "title": "", "score": 1.0}
+    ok = {c.sentence.endswith("?"): c.features[FEATURES.index("role_ok")]
+          for c in candidates(parse("Anh hùng lấy thân chèn pháo là ai"), [passage])}
+    assert ok == {True: 0.0, False: 1.0}
+
+
 def test_a_rate_is_answered_by_a_sentence_about_what_it_measures():
     from app.question import parse
 
