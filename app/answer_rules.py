@@ -15,6 +15,8 @@ from ingest.textnorm import fold_diacritics, fold_word, has_diacritics
 # "năm" is a year far more often than five, so it counts only before the counted noun).
 NUMBER_WORDS = set("một hai ba bốn sáu bảy tám chín mười mươi trăm nghìn ngàn triệu tỷ tỉ chục nửa".split())
 _MONEY = set("dong ty ti trieu nghin ngan usd do euro".split())  # folded currency words after an amount
+_DURATIONS = {"lau": set("giay phut gio tieng ngay tuan thang nam".split()), "tieng": {"tieng", "gio"},
+              "gio": {"tieng", "gio"}}
 _NOT_A_NUMBER = {("một", "số"), ("tỷ", "lệ"), ("tỉ", "lệ")}
 
 
@@ -36,8 +38,9 @@ def holds_count(counted: str | None, sentence: str, given: set[str] | frozenset 
     head, *rest = counted.split() or [""]
     if not all(t in folded for t in rest):  # "sân thể thao" does not count airports ("sân bay")
         return False
-    # What must follow the figure: "bao nhiêu tiền" an amount of money ("995 tỷ đồng", not "3 nội dung").
-    wanted = _MONEY if head == "tien" else {head}
+    # What must follow the figure: "bao nhiêu tiền" an amount of money ("995 tỷ đồng", not "3 nội dung");
+    # "bao lâu" any span of time, "bao nhiêu tiếng" hours.
+    wanted = _MONEY if head == "tien" else _DURATIONS.get(head, {head})
     return any(_is_figure(words, n, bool(head)) and words[n].lstrip("0") not in given
                and (not head or wanted & set(folded[n + 1:n + 3])) for n in range(len(words)))
 

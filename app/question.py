@@ -19,7 +19,7 @@ from ingest.metadata import PLACE_UNITS
 _TYPE_CUES = (
     ("when", ("khi nao", "bao gio", "nam nao", "ngay nao", "thang nao", "thoi gian nao", "luc nao", "dip nao",
               "ngay may", "thang may", "thoi diem nao")),
-    ("how_many", ("bao nhieu", "may ", "ty le", "ti le", "so luong", "tong so", "bao xa")),
+    ("how_many", ("bao nhieu", "may ", "ty le", "ti le", "so luong", "tong so", "bao xa", "bao lau")),
     ("who", (" ai", "ai ", "dong chi nao", "nguoi nao", "ong nao", "ba nao", "ten gi", "la ai")),
     ("where", ("o dau", "noi nao", "dia diem nao", "tai dau", "xa nao", "huyen nao", "tinh nao", "ban nao")),
     ("yes_no", ("co phai", "phai khong", "dung khong", "hay khong", "chua")),
@@ -48,6 +48,8 @@ _WRITTEN = {"xa": "xã", "huyen": "huyện", "tinh": "tỉnh", "thon": "thôn"}
 # Classifiers before a counted noun, folded ("căn nhà", "chiếc xe", "ngôi trường"); a sentence counts
 # the noun without them as often as with.
 _CLASSIFIERS = set("can chiec cai ngoi toa buc cuon quyen".split())
+# Units of time a count question may ask in ("bao nhiêu tuần mà tử vong?" counts weeks, not "tuần mà").
+TIME_UNITS = set("giay phut gio tieng ngay tuan thang nam lau".split())
 # Kinship a question asks the person of, as written ("Cha của Messi", "Ai là vợ của Bill Gates"): the
 # relation it names, read from the longest phrase first ("con gái" before "con").
 KIN_WORDS = {"con trai": "son", "con gái": "daughter", "con trưởng": "son", "con út": "child", "con": "child",
@@ -59,6 +61,9 @@ _SYLLABLE = re.compile(r"\d+(?:[.,/]\d+)*|[^\W\d_]+")
 _UNITS_FOLDED = tuple(fold_diacritics(u) for u in PLACE_UNITS)
 # Units that surely introduce a place name ("Bản" and "Ban" fold alike, so bản is left out).
 _NAME_UNITS = {"huyen", "xa", "tinh", "quan", "phuong"}
+# Words a person's name follows, as written ("Ông Soo", "Bà Khất Thị Oanh", "Bác Hồ"): the article says
+# "ông Soo" or "Kim Jung Soo", so the run is a person, not a place to find in the passage ("Ba Lan" is one).
+_HONORIFICS = set("Ông Bà Cụ Bác Anh Chị Cô Chú Em Bé Cháu Thầy".split())
 _NOT_PLACE_HEADS = set("truong pho bi chu ban dong uy hoi dai nghi chuong trung so phong mat nha chi cong".split())
 
 
@@ -92,6 +97,8 @@ class ParsedQuestion:
         it counts nothing."""
         words, tokens = syllables(self.text), self.folded
         for i, token in enumerate(tokens):
+            if token == "bao" and tokens[i + 1:i + 2] == ["lau"]:
+                return "lau"  # "bao lâu" asks a span of time
             if token == "bao" and tokens[i + 1:i + 2] == ["nhieu"]:
                 head = i + 2
             elif words[i] == "mấy" or (token == "may" and not has_diacritics(self.text)):
@@ -108,6 +115,8 @@ class ParsedQuestion:
                 money = not phrase or phrase[0] in _NO_UNIT
                 said = set(tokens) | {f"{a} {b}" for a, b in zip(tokens, tokens[1:])}
                 return "tien" if money and _MONEY_ASKED & said else ""
+            if phrase[0] in TIME_UNITS:
+                return phrase[0]
             return " ".join(phrase[:1] + [t for t in phrase[1:] if t not in STOPWORDS and not t[0].isdigit()])
         return None
 
@@ -255,7 +264,9 @@ def find_places(question: str, known_places: list[str]) -> list[str]:
             run.append(word)
             continue
         head = fold_diacritics(run[0]).lower() if run else ""
-        if head in _NAME_UNITS and len(run) >= 2:
+        if run and (run[0] in _HONORIFICS or head == "ong"):
+            names = run[1:] if len(run) >= 3 else []  # a person ("Ông Kim Jung Soo"), named without "Ông"
+        elif head in _NAME_UNITS and len(run) >= 2:
             names = run[1:]
         elif len(run) >= 2 and head not in _NOT_PLACE_HEADS and head not in _UNITS_FOLDED:
             names = run

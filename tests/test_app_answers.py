@@ -112,6 +112,8 @@ def _threshold() -> float:
     ("Mai Son co may truong dat chuan quoc gia?", "truong dat"),  # typed without accents, "may" is "mấy"
     ("Trụ sở có tổng mức đầu tư là bao nhiêu?", "tien"), ("thu ngan sach tang bao nhieu so voi nam 2021", "tien"),
     ("Doanh nghiệp có vốn nhà nước đầu tư được thử việc không quá bao nhiêu ngày?", ""),  # days, not money
+    ("Thai nhi được bao nhiêu tuần mà tử vong?", "tuan"), ("Cập nhật tối đa bao nhiêu tiếng sau khi khám?", "tieng"),
+    ("Bệnh nhân trải qua phẫu thuật bao nhiêu lâu?", "lau"), ("Các dấu hiệu kéo dài bao lâu?", "lau"),
 ])
 def test_what_a_count_question_counts(question, counted):
     from app.question import parse
@@ -134,6 +136,9 @@ def test_what_a_count_question_counts(question, counted):
     ("tien", "Năm 2021, huyện lựa chọn 3 nội dung đột phá.", False),  # "bao nhiêu tiền" wants an amount
     ("tien", "Giá trị xuất khẩu năm 2021 đạt trên 995 tỷ đồng.", True),
     (None, "Không có con số nào.", True),
+    ("lau", "Ca phẫu thuật kéo dài gần 2 giờ.", True), ("lau", "Các dấu hiệu phải kéo dài ít nhất 12 tháng.", True),
+    ("lau", "Ê-kíp gồm 3 bác sĩ.", False),  # "bao lâu" asks a span of time
+    ("tieng", "Cập nhật tối đa 12 giờ kể từ khi có y lệnh.", True),  # hours are "tiếng" or "giờ"
 ])
 def test_a_count_is_answered_by_a_sentence_that_counts_it(counted, sentence, holds):
     from app.answer_rules import holds_count
@@ -171,6 +176,7 @@ def test_the_years_a_question_is_set_in(question, years):
     ("Ai là người lái máy bay ném bom vào dinh Độc Lập?", "who"),  # "máy" is not "mấy"
     ("Nhà máy nào thu mua dứa?", "what"), ("Huyện tổ chức mấy hội nghị?", "how_many"), ("co may hoi nghi", "how_many"),
     ("Tà Tổng đặt mục tiêu ra khỏi diện đặc biệt khó khăn vào thời điểm nào?", "when"),
+    ("Bao lâu thì nên khám mắt một lần?", "how_many"),
 ])
 def test_question_types_read_whole_syllables(question, qtype):
     from app.question import parse
@@ -395,6 +401,17 @@ def test_figures_end_a_capitalised_name():
     from app.question import find_places
 
     assert find_places("Năm 2022 Ban Thường vụ Huyện ủy Sông Mã đăng ký mô hình gì?", []) == ["song ma"]
+
+
+@pytest.mark.parametrize("question, places", [
+    ("Ông Soo được các bác sĩ chuẩn bị gì?", []), ("Bà Khất Thị Oanh là người dân tộc nào?", ["khat thi oanh"]),
+    ("Bí danh của Bác Hồ khi ở Pác Bó?", ["pac bo"]), ("Tổng thống Ba Lan là ai", ["ba lan"]),  # "Ba", not "Bà"
+    ("ong soo duoc chuan bi gi", []),
+])
+def test_a_person_after_ong_or_ba_is_no_place(question, places):
+    from app.question import find_places
+
+    assert find_places(question, []) == places
 
 
 def test_support_counts_other_passages_naming_the_candidates_answer():
