@@ -72,15 +72,23 @@ BODIES = (("huyen uy",), ("tinh uy",), ("thanh uy",), ("dang uy",), ("quan uy",)
           ("hdnd", "hoi dong"), ("mttq", "mat tran"))
 
 
-def offices_asked(question_tokens: list[str]) -> list[tuple[list[str], tuple[str, ...]]]:
+# Offices of a country, named right after it ("Tổng thống Pháp Emmanuel Macron").
+_HEADS_OF_STATE = ("tong thong", "thu tuong")
+
+
+def offices_asked(question_tokens: list[str], places=()) -> list[tuple[list[str], tuple[str, ...]]]:
     """The offices whose holder the question asks for ("Bí thư", not "Phó Bí thư" nor "Tổng Bí thư"),
-    each with the names of the body the question puts it in (empty when it names none)."""
+    each with the names of the body the question puts it in (empty when it names none): one of BODIES,
+    or for a head of state the country named after it (one of the question's `places`)."""
     asked = []
     for office in OFFICES:
         starts = [i for i in _at(question_tokens, office) if not (i and question_tokens[i - 1] in ("pho", "tong"))]
         if starts:
-            after = " ".join(question_tokens[starts[0] + len(office):starts[0] + len(office) + 2])
+            after = " ".join(question_tokens[starts[0] + len(office):starts[0] + len(office) + 4])
             body = next((group for group in BODIES if any(after == n or after.startswith(n + " ") for n in group)), ())
+            if not body and " ".join(office) in _HEADS_OF_STATE:
+                # "Tổng thống Nhật Bản" is not answered by "Tổng thống Thụy Sỹ" beside "Thủ tướng Nhật Bản".
+                body = tuple(p for p in places if after == p or after.startswith(p + " "))[:1]
             asked.append((office, body))
     return asked
 

@@ -261,7 +261,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     counted = question.counted
     rate_asked = counted is not None and question.wants_percent  # "Tỷ lệ hộ nghèo … là bao nhiêu?"
     rate_of = question.rate_of  # … is answered by a sentence about "hộ nghèo"
-    offices = offices_asked(question.folded)
+    offices = offices_asked(question.folded, question.places)
     kind = question.kind_asked
     kin = question.kin_asked
     precise = figure_asked(question.folded)

@@ -202,6 +202,19 @@ def test_an_office_is_held_by_a_sentence_naming_it(question, sentence, holds):
     assert holds_office(offices_asked(folded_syllables(question)), folded_syllables(sentence)) is holds
 
 
+@pytest.mark.parametrize("question, sentence, holds", [
+    ("Ai là tổng thống Nhật Bản?", "Thủ tướng Nhật Bản Shinzo Abe và Tổng thống Thụy Sỹ Alain Berset.", False),
+    ("Tổng thống Tây Ban Nha là ai?", "Thủ tướng Tây Ban Nha tuyên bố gia hạn cho Tổng thống Venezuela Nicolas Maduro.", False),
+    ("Ai là Thủ tướng Nhật Bản?", "Abe Shinzō là đương kim Thủ tướng Nhật Bản.", True),
+])
+def test_a_head_of_state_is_of_the_country_asked(question, sentence, holds):
+    from app.answer_rules import holds_office, offices_asked
+    from app.question import folded_syllables, parse
+
+    parsed = parse(question)
+    assert holds_office(offices_asked(parsed.folded, parsed.places), folded_syllables(sentence)) is holds
+
+
 def test_a_figure_is_read_in_its_own_phrase():
     from app.answer import shortest_span
     from app.question import parse
