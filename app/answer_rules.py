@@ -96,12 +96,15 @@ def offices_asked(question_tokens: list[str], places=()) -> list[tuple[list[str]
 def holds_office(offices: list[tuple[list[str], tuple[str, ...]]], tokens: list[str]) -> bool:
     """Whether the sentence names every asked office itself: not only as its deputy ("Phó Bí thư" for
     "Bí thư"), nor not at all (a sentence about the district does not say who its Bí thư is), and in the
-    body asked for within the next five syllables ("Bí thư Đảng ủy thị trấn" is not "Bí thư Huyện ủy")."""
+    body asked for within the next five syllables ("Bí thư Đảng ủy thị trấn" is not "Bí thư Huyện ủy"),
+    a head of state's country at most one syllable on ("Tổng thống nước Pháp"; not "Tổng thống Hàn Quốc
+    tới Triều Tiên")."""
     for office, body in offices:
         named = [i for i in _at(tokens, office) if not (i and tokens[i - 1] == "pho")]
+        reach = (lambda n: 1 + len(n.split())) if " ".join(office) in _HEADS_OF_STATE else (lambda n: 5)
         if body:
-            named = [i for i in named
-                     if any(f" {n} " in " " + " ".join(tokens[i + len(office):i + len(office) + 5]) + " " for n in body)]
+            named = [i for i in named if any(
+                f" {n} " in " " + " ".join(tokens[i + len(office):i + len(office) + reach(n)]) + " " for n in body)]
         if not named:
             return False
     return True
@@ -184,16 +187,17 @@ _KIN_SAID = {
     "mother": ("mẹ", "má", "thân mẫu", "mẫu thân"),
     "wife": ("vợ", "phu nhân", "bà xã", "kết hôn", "cưới", "hôn nhân", "bạn đời"),
     "husband": ("chồng", "ông xã", "phu quân", "kết hôn", "cưới", "hôn nhân", "bạn đời"),
-    "child": ("con", "quý tử", "ái nữ", "sinh"),
-    "son": ("con trai", "quý tử", "cậu con", "con cả", "con trưởng", "con út", "sinh"),
-    "daughter": ("con gái", "ái nữ", "cô con", "con cả", "con út", "sinh"),
+    "child": ("con", "quý tử", "ái nữ", "sinh con", "hạ sinh", "sinh hạ"),
+    "son": ("con trai", "quý tử", "cậu con", "con cả", "con trưởng", "con út", "sinh con", "hạ sinh", "sinh hạ"),
+    "daughter": ("con gái", "ái nữ", "cô con", "con cả", "con út", "sinh con", "hạ sinh", "sinh hạ"),
 }
 
 
 # Compounds that name another relative: "bố chồng" is a father-in-law, "hai mẹ con Gal Gadot" names her as
 # the mother. ("mẹ chồng của Hari Won và mẹ Trấn Thành" does say whom she married: spouses keep them.)
 _IN_LAWS = ("bố chồng", "mẹ chồng", "cha chồng", "bố vợ", "mẹ vợ", "cha vợ")
-_OTHER_KIN = {"husband": (), "wife": (), "father": _IN_LAWS + ("bố con", "cha con"), "mother": _IN_LAWS + ("mẹ con",),
+_OTHER_KIN = {"husband": (), "wife": (), "father": _IN_LAWS + ("bố con", "cha con", "bố mẹ", "cha mẹ"),
+              "mother": _IN_LAWS + ("mẹ con", "bố mẹ", "cha mẹ"),
               "child": ("con dâu", "con rể"), "son": ("con rể",), "daughter": ("con dâu",)}
 
 

@@ -206,6 +206,7 @@ def test_an_office_is_held_by_a_sentence_naming_it(question, sentence, holds):
     ("Ai là tổng thống Nhật Bản?", "Thủ tướng Nhật Bản Shinzo Abe và Tổng thống Thụy Sỹ Alain Berset.", False),
     ("Tổng thống Tây Ban Nha là ai?", "Thủ tướng Tây Ban Nha tuyên bố gia hạn cho Tổng thống Venezuela Nicolas Maduro.", False),
     ("Ai là Thủ tướng Nhật Bản?", "Abe Shinzō là đương kim Thủ tướng Nhật Bản.", True),
+    ("Ai là tổng thống Triều Tiên?", "Tổng thống Hàn Quốc tới Triều Tiên, ôm chặt nhà lãnh đạo Kim Jong Un.", False),
 ])
 def test_a_head_of_state_is_of_the_country_asked(question, sentence, holds):
     from app.answer_rules import holds_office, offices_asked
@@ -318,6 +319,8 @@ def test_which_relative_a_question_asks_for(question, kin):
     ("father", "Thiago Messi là con trai đầu lòng của Messi.", False),
     ("child", "Trong khi đó , còn nhiều người hâm mộ.", False),  # "còn" is not "con"
     ("husband", "chong cua hari won la tran thanh", True),  # a page typed without accents
+    ("child", "Bà Thảo sinh trưởng trong gia đình có điều kiện.", False),  # born, not giving birth
+    ("father", "Bố mẹ cô đều sinh tại Israel.", False),  # parents, neither named
     ("father", "Bố chồng tiết lộ về cuộc sống Dương Mịch.", False),  # a father-in-law is not her father
     ("mother", "Hai mẹ con nàng Gal Gadot gây náo loạn.", False), ("child", "Hai mẹ con Mỹ Linh và Mỹ Anh.", True),
     ("", "Bất kỳ câu nào.", True),
