@@ -72,7 +72,7 @@ BODIES = (("huyen uy",), ("tinh uy",), ("thanh uy",), ("dang uy",), ("quan uy",)
           ("hdnd", "hoi dong"), ("mttq", "mat tran"))
 
 
-# Offices of a country, named right after it ("Tổng thống Pháp Emmanuel Macron").
+# Offices whose country follows them ("Tổng thống Pháp Emmanuel Macron", "Thủ tướng Nhật Bản").
 _HEADS_OF_STATE = ("tong thong", "thu tuong")
 
 
@@ -101,10 +101,14 @@ def holds_office(offices: list[tuple[list[str], tuple[str, ...]]], tokens: list[
     tới Triều Tiên")."""
     for office, body in offices:
         named = [i for i in _at(tokens, office) if not (i and tokens[i - 1] == "pho")]
-        reach = (lambda n: 1 + len(n.split())) if " ".join(office) in _HEADS_OF_STATE else (lambda n: 5)
+        head_of_state = " ".join(office) in _HEADS_OF_STATE
+
+        def follows(i: int, name: str) -> bool:  # a country at most a syllable on, a body within five
+            span = 1 + len(name.split()) if head_of_state else 5
+            return f" {name} " in " " + " ".join(tokens[i + len(office):i + len(office) + span]) + " "
+
         if body:
-            named = [i for i in named if any(
-                f" {n} " in " " + " ".join(tokens[i + len(office):i + len(office) + reach(n)]) + " " for n in body)]
+            named = [i for i in named if any(follows(i, n) for n in body)]
         if not named:
             return False
     return True

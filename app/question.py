@@ -179,7 +179,7 @@ class ParsedQuestion:
         return ""
 
     def _capital_after(self, phrase: str) -> bool:
-        """Whether a capitalised name follows the phrase within two words ("Con trai Hồ Ngọc Hà", "Mẹ của ca sĩ Quốc Tuấn")."""
+        """Whether a capitalised name follows the phrase within three words ("Con trai Hồ Ngọc Hà")."""
         rest = re.split(re.escape(phrase), normalize_text(self.text), maxsplit=1, flags=re.IGNORECASE)[-1].split()
         return any(w[:1].isupper() for w in rest[:3])
 
