@@ -216,3 +216,31 @@ def holds_kin(relation: str, sentence: str) -> bool:
     for other in _OTHER_KIN[relation]:
         padded = padded.replace(f" {other if accented else fold_diacritics(other)} ", " ")
     return any(f" {w if accented else fold_diacritics(w)} " in padded for w in _KIN_SAID[relation])
+
+
+_SMALL_COUNTS = {"một": "1", "hai": "2", "ba": "3", "bốn": "4", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9", "mười": "10"}
+_LIST_OPENERS = {":", "gom", "nhu", "la"}
+
+
+def names_group(group: tuple[str, str] | None, sentence: str) -> bool:
+    """Whether a sentence that counts the group a which/who question asks about (app/question.group_asked:
+    "Hai cá nhân … là ai?") also says which they are: a list after the count (":", "gồm", "như", "là") or
+    a name within six words. "2 cá nhân được UBND tỉnh tặng bằng khen" does not; a sentence that does not
+    count the group is not judged here."""
+    if not group:
+        return True
+    count, noun = group
+    words = re.findall(r"[^\W_]+|:", sentence)
+    folded = [fold_word(w.lower()) for w in words]
+    size = len(noun.split())
+    counted = [i for i in range(len(words) - size)
+               if (words[i].lstrip("0") == count or _SMALL_COUNTS.get(words[i].lower()) == count)
+               and " ".join(folded[i + 1:i + 1 + size]) == noun]
+    if not counted:
+        return True
+    for i in counted:
+        after = range(i + 1 + size, min(len(words), i + 7 + size))
+        if any(folded[j] in _LIST_OPENERS or (words[j][0].isupper() and not words[j].isupper()
+                                              and words[j].lower() not in NOT_PERSON) for j in after):
+            return True
+    return False

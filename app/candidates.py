@@ -12,8 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from app.answer_rules import (NOT_PERSON, asks, figure_asked, holds_count, holds_kin, holds_office, is_cased, names_kind,
-                              offices_asked)
+from app.answer_rules import (NOT_PERSON, asks, figure_asked, holds_count, holds_kin, holds_office, is_cased, names_group,
+                              names_kind, offices_asked)
 from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
@@ -264,6 +264,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     offices = offices_asked(question.folded, question.places)
     kind = question.kind_asked
     kin = question.kin_asked
+    group = question.group_asked
     precise = figure_asked(question.folded)
     years = question.years
     qbigrams = question.bigrams
@@ -311,6 +312,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
                              and (not rate_asked or (_holds_rate(sentence) and all(t in s_set for t in rate_of)))
                              and (not precise or any(m.group(0) not in question.text for m in precise.finditer(sentence))))
             role_ok = float(holds_office(offices, s_tokens) and holds_kin(kin, sentence) and not asks(sentence)
+                            and names_group(group, sentence)
                             and (not kind or not cased or bool(asked_place) or names_kind(kind, sentence, question.folded)))
             s_bigrams = {f"{a} {b}" for a, b in zip(s_tokens, s_tokens[1:])}
             parts = clauses(sentence)

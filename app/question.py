@@ -48,6 +48,11 @@ _WRITTEN = {"xa": "xã", "huyen": "huyện", "tinh": "tỉnh", "thon": "thôn"}
 # Classifiers before a counted noun, folded ("căn nhà", "chiếc xe", "ngôi trường"); a sentence counts
 # the noun without them as often as with.
 _CLASSIFIERS = set("can chiec cai ngoi toa buc cuon quyen".split())
+# Small numbers as written before a counted group ("Hai cá nhân … là ai?"); typed without accents only
+# those that are no other common word ("sau", "bay", "tam", "nam" are).
+_SMALL_NUMBERS = {"hai": "2", "ba": "3", "bốn": "4", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9",
+                  "mười": "10"}
+_SMALL_FOLDED = {"hai": "2", "ba": "3", "bon": "4", "chin": "9", "muoi": "10"}
 # Units of time a count question may ask in ("bao nhiêu tuần mà tử vong?" counts weeks, not "tuần mà").
 TIME_UNITS = set("giay phut gio tieng ngay tuan thang nam lau".split())
 # Kinship a question asks the person of, as written ("Cha của Messi", "Ai là vợ của Bill Gates"): the
@@ -177,6 +182,21 @@ class ParsedQuestion:
             if after in (["của"], ["cua"]) or (accented and after and self._capital_after(phrase)):
                 return relation
         return ""
+
+    @cached_property
+    def group_asked(self) -> tuple[str, str] | None:
+        """(count, the counted noun's first folded syllable) of the group a which/who question opens with
+        and asks the members of ("Hai cá nhân … là ai?" → ("2", "ca"), "3 chương trình … là những chương
+        trình nào?" → ("3", "chuong")); else None ("5 đảng viên bị khiển trách vì lý do gì?" asks why)."""
+        padded = f" {' '.join(self.folded)} "
+        if self.qtype not in ("who", "what", "where") or not any(f" {c} " in padded for c in ("nao", "ai")):
+            return None
+        words, tokens = syllables(self.text), self.folded
+        first = 1 if tokens[:1] in (["nhung"], ["cac"]) else 0
+        word = words[first] if len(words) > first + 1 else ""
+        count = word.lstrip("0") if word.isdigit() and len(word) < 4 else (
+            _SMALL_NUMBERS if has_diacritics(self.text) else _SMALL_FOLDED).get(word)
+        return (count, tokens[first + 1]) if count and tokens[first + 1].isalpha() else None
 
     def _capital_after(self, phrase: str) -> bool:
         """Whether a capitalised name follows the phrase within three words ("Con trai Hồ Ngọc Hà")."""

@@ -345,6 +345,33 @@ def test_a_sentence_that_asks_answers_nothing():
     assert ok == {True: 0.0, False: 1.0}
 
 
+@pytest.mark.parametrize("question, group", [
+    ("Hai cá nhân ở Sông Mã được UBND tỉnh tặng bằng khen là ai?", ("2", "ca")),
+    ("3 chương trình còn lại của Mỹ Xuyên là những chương trình nào?", ("3", "chuong")),
+    ("Năm 2021 Sông Mã chọn 3 nội dung đột phá nào?", None),  # only a group the question opens with
+    ("Trường hợp một trong các chủ sở hữu chết thì phần quyền của người đó thuộc về ai?", None),
+    ("5 đảng viên ở Tà Tổng bị khiển trách vì lý do gì?", None),  # asks why, not who they are
+    ("Trong 19 chỉ tiêu, Mai Sơn đang vướng ở chỉ tiêu nào?", None),  # one among 19
+    ("Cách mạng Pháp 1789 đã lật đổ vua nào?", None),
+])
+def test_which_counted_group_a_question_asks_the_members_of(question, group):
+    from app.question import parse
+
+    assert parse(question).group_asked == group
+
+
+@pytest.mark.parametrize("sentence, names", [
+    ("Đã có 2 tập thể, 2 cá nhân được UBND tỉnh tặng bằng khen về thành tích học tập.", False),
+    ("2 cá nhân được tặng bằng khen là Lò Văn Páo và Cầm Thị Lả.", True),
+    ("Có 2 cá nhân được khen: ông Páo và bà Lả.", True),
+    ("Huyện biểu dương những gương người tốt việc tốt.", True),  # counts no group: not judged here
+])
+def test_a_counted_group_is_answered_by_a_sentence_naming_its_members(sentence, names):
+    from app.answer_rules import names_group
+
+    assert names_group(("2", "ca"), sentence) is names
+
+
 def test_a_rate_is_answered_by_a_sentence_about_what_it_measures():
     from app.question import parse
 
