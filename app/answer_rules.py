@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from app.question import syllables
+from app.question import SMALL_NUMBERS, syllables
 from ingest.textnorm import fold_diacritics, fold_word, has_diacritics
 
 # Number words, as written: "ba người", "một phần hai" count as figures do ("một số", "tỷ lệ" do not;
@@ -218,7 +218,6 @@ def holds_kin(relation: str, sentence: str) -> bool:
     return any(f" {w if accented else fold_diacritics(w)} " in padded for w in _KIN_SAID[relation])
 
 
-_SMALL_COUNTS = {"một": "1", "hai": "2", "ba": "3", "bốn": "4", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9", "mười": "10"}
 _LIST_OPENERS = {":", "gom", "nhu", "la"}
 
 
@@ -232,15 +231,15 @@ def names_group(group: tuple[str, str] | None, sentence: str) -> bool:
     count, noun = group
     words = re.findall(r"[^\W_]+|:", sentence)
     folded = [fold_word(w.lower()) for w in words]
-    size = len(noun.split())
-    counted = [i for i in range(len(words) - size)
-               if (words[i].lstrip("0") == count or _SMALL_COUNTS.get(words[i].lower()) == count)
-               and " ".join(folded[i + 1:i + 1 + size]) == noun]
+
+    def is_name(word: str) -> bool:
+        return word[0].isupper() and not word.isupper() and word.lower() not in NOT_PERSON
+
+    counted = [i for i in range(len(words) - 1)
+               if count in (words[i].lstrip("0"), SMALL_NUMBERS.get(words[i].lower())) and folded[i + 1] == noun]
     if not counted:
         return True
     for i in counted:
-        after = range(i + 1 + size, min(len(words), i + 7 + size))
-        if any(folded[j] in _LIST_OPENERS or (words[j][0].isupper() and not words[j].isupper()
-                                              and words[j].lower() not in NOT_PERSON) for j in after):
+        if any(folded[j] in _LIST_OPENERS or is_name(words[j]) for j in range(i + 2, min(len(words), i + 8))):
             return True
     return False

@@ -50,8 +50,7 @@ _WRITTEN = {"xa": "xã", "huyen": "huyện", "tinh": "tỉnh", "thon": "thôn"}
 _CLASSIFIERS = set("can chiec cai ngoi toa buc cuon quyen".split())
 # Small numbers as written before a counted group ("Hai cá nhân … là ai?"); typed without accents only
 # those that are no other common word ("sau", "bay", "tam", "nam" are).
-_SMALL_NUMBERS = {"hai": "2", "ba": "3", "bốn": "4", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9",
-                  "mười": "10"}
+SMALL_NUMBERS = {"hai": "2", "ba": "3", "bốn": "4", "sáu": "6", "bảy": "7", "tám": "8", "chín": "9", "mười": "10"}
 _SMALL_FOLDED = {"hai": "2", "ba": "3", "bon": "4", "chin": "9", "muoi": "10"}
 # Units of time a count question may ask in ("bao nhiêu tuần mà tử vong?" counts weeks, not "tuần mà").
 TIME_UNITS = set("giay phut gio tieng ngay tuan thang nam lau".split())
@@ -195,7 +194,7 @@ class ParsedQuestion:
         first = 1 if tokens[:1] in (["nhung"], ["cac"]) else 0
         word = words[first] if len(words) > first + 1 else ""
         count = word.lstrip("0") if word.isdigit() and len(word) < 4 else (
-            _SMALL_NUMBERS if has_diacritics(self.text) else _SMALL_FOLDED).get(word)
+            SMALL_NUMBERS if has_diacritics(self.text) else _SMALL_FOLDED).get(word)
         return (count, tokens[first + 1]) if count and tokens[first + 1].isalpha() else None
 
     def _capital_after(self, phrase: str) -> bool:
