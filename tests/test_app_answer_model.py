@@ -74,3 +74,24 @@ def test_corrupt_file_gives_a_clear_error(tmp_path):
 def test_other_feature_version_is_refused():
     with pytest.raises(AnswerModelError, match="train-answer"):
         from_record(dict(_record(), feature_version="answer-features-v0"))
+
+
+def test_the_confidence_learns_whether_the_articles_answer():
+    """The refusal is for questions the articles do not answer: a wrong pick to an answerable question
+    is a positive when the confidence learns 'answerable' and a negative when it learns 'correct'. Both
+    fitted artefacts record the target the training code gives them (records older than the choice
+    learnt 'correct')."""
+    from eval.answer_data import Item
+    from eval.train_answer import CONFIDENCE_LABEL, confidence_target
+
+    def item(answers, y):
+        return Item("zalo", "q", "Huyện Mỹ Xuyên thuộc tỉnh nào?", answers, "where", np.zeros((2, 1)), np.array(y),
+                    ["a", "b"], [0, 1], "")
+
+    answerable, unanswerable = item(["Sóc Trăng"], [0.0, 1.0]), item([], [0.0, 0.0])
+    assert confidence_target(answerable, 0, "answerable") and not confidence_target(answerable, 0, "correct")
+    assert confidence_target(answerable, 1, "correct") and not confidence_target(answerable, -1, "correct")
+    assert not confidence_target(unanswerable, 0, "answerable") and not confidence_target(unanswerable, 0, "correct")
+    assert _record()["model"].get("confidence_label", "correct") == CONFIDENCE_LABEL
+    reader = json.loads((REPO / "app" / "reader_model.json").read_text(encoding="utf-8"))
+    assert reader["confidence"].get("label", "correct") == CONFIDENCE_LABEL, "retrain the reader: hoidap train-reader"
