@@ -18,7 +18,7 @@ from app.question import STOPWORDS, YEAR, ParsedQuestion, folded_syllables
 from ingest.chunk import passage_sentences
 from ingest.textnorm import fold_diacritics
 
-FEATURE_VERSION = "answer-features-v15"  # bump when a feature's meaning or order changes
+FEATURE_VERSION = "answer-features-v16"  # bump when a feature's meaning or order changes
 QTYPES = ("when", "how_many", "who", "where", "yes_no")  # "what" is the baseline
 FEATURES = (
     "cov_own", "cov_sentence", "cov_sentence_title", "cov_passage", "cov_title", "cov_missing",
@@ -253,7 +253,7 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
     """Every sentence and clause of the passages ({"text", "title", "score", "ranks"}) with its features."""
     if not passages:
         return []
-    top_score = max(float(p.get("score") or 0.0) for p in passages) or 1.0
+    top_score = max(float(p.get("score") or 0.0) for p in passages)
     # The retrieval's own certainty: its top fused score and how far the first passage leads the second.
     fused = [float(p.get("score") or 0.0) for p in passages]
     retrieval = {"top_score": fused[0], "top_gap": fused[0] - fused[1] if len(fused) > 1 else 1.0}
@@ -294,7 +294,9 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
             "cov_title": _weighted(question, title_tokens),
             "cov_missing": 1.0 - _weighted(question, passage_tokens | title_tokens),
             "rank_0": float(rank == 0), "rank_1": float(rank == 1), "rank_log": math.log1p(rank),
-            "rel_score": float(passage.get("score") or 0.0) / top_score,
+            # a one-passage corpus fuses every score to 0: its top passage still leads (1.0)
+            "rel_score": (float(passage.get("score") or 0.0) / top_score if top_score > 0
+                          else float(float(passage.get("score") or 0.0) >= top_score)),
             "bm25_rr": 1.0 / ranks["bm25"] if ranks.get("bm25") else 0.0,
             "dense_rr": 1.0 / ranks["dense"] if ranks.get("dense") else 0.0,
             "article_rr": 1.0 / ranks["article"] if ranks.get("article") else 0.0,

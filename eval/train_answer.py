@@ -34,10 +34,13 @@ CONFIDENCE_FEATURES = ("cov_own", "cov_sentence_title", "cov_passage", "cov_miss
                        "rel_score", "rank_0", "places_ok", "numbers_passage", "capital_near", "proximity",
                        "q_when", "q_how_many", "q_who", "q_where", "q_yes_no",
                        "hit_when", "hit_how_many", "hit_who", "hit_where",
-                       # the retrieval's certainty (top fused score, its lead over the 2nd passage, this
-                       # passage's distance to the top) and the question coverage the passage holds beyond
-                       # the candidate: zalo AUROC 0.62 → 0.64, vinewsqa 0.81 → 0.83 (MiniLM dev run)
-                       "top_score", "top_gap", "score_diff", "dense_rr", "in_dense", "article_rr",
+                       # the retrieval's ranks and the question coverage the passage holds beyond the
+                       # candidate. Not the fused score's size (top_score, top_gap, score_diff): it grows
+                       # with the corpus (z-scores over the best 50 chunks; 0 with one chunk), so a
+                       # one-article corpus read as uncertain and declined "Mai Sơn có bao nhiêu sản
+                       # phẩm OCOP?" (eighteenth session; five-fold CV without them: zalo 0.695 → 0.690
+                       # contains, 0.308 → 0.331 declined; vinewsqa 0.607 → 0.611; alqac 0.662 → 0.665)
+                       "dense_rr", "in_dense", "article_rr",
                        "cov_own_vs_passage", "best_cov_passage", "support")
 USE_GATE = True  # app/answer.py's grounded() rule; the report also measures the model without it
 # What the confidence is fitted to predict: that the chosen reply holds a gold answer ("correct"), or
