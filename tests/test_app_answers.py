@@ -488,3 +488,18 @@ def test_a_who_answer_says_whom_its_pronoun_means(sentence, title, reply_starts,
     reply, clause, span = reply_for(parse("Bài thơ Tây Tiến do ai sáng tác?"), best, {"text": sentence, "title": title}, [best])
     assert reply.startswith(reply_starts) and clause == sentence
     assert span == subject or not subject
+
+
+def test_a_one_passage_corpus_reads_as_certain_as_a_large_one():
+    """Fusion z-scores each retriever over its candidates, so one chunk fuses to 0: its passage still
+    leads (rel_score 1.0), and the confidence reads no score size that grows with the corpus."""
+    from app.answer_model import load_model
+    from app.candidates import FEATURES, candidates
+    from app.question import parse
+
+    text = "Xã Thử Nghiệm có 77 hợp tác xã kiểu mới, tăng 12 hợp tác xã so với năm trước."
+    passage = {"text": text, "title": "Thông tin xã Thử Nghiệm", "score": 0.0, "ranks": {"bm25": 1, "dense": 1}}
+    found = candidates(parse("Xã Thử Nghiệm có bao nhiêu hợp tác xã?"), [passage])
+    assert found and all(c.features[FEATURES.index("rel_score")] == 1.0 for c in found)
+    read = {FEATURES[i] for i in load_model().confidence_features}
+    assert not read & {"top_score", "top_gap", "score_diff"}
