@@ -50,6 +50,7 @@ USE_GATE = True  # app/answer.py's grounded() rule; the report also measures the
 # (the fresh sample questions: 0.934 → 0.893; answered 1.000 → 0.936): it learns which set a question
 # comes from. Eighteenth session, docs/answers.md. The record measures both.
 CONFIDENCE_LABEL = "correct"
+OTHER_LABEL = "answerable" if CONFIDENCE_LABEL == "correct" else "correct"  # measured beside it
 
 
 def _sigmoid(z):
@@ -321,9 +322,9 @@ def main(args) -> int:
     comparison[f"{chosen} without the grounded rule"] = figures(items, ungated["picks"], ungated["conf"], 0.5)
     USE_GATE = True
     # The confidence fitted to the other target (CONFIDENCE_LABEL above).
-    other = "correct" if CONFIDENCE_LABEL == "answerable" else "answerable"
-    other_cv = cross_validate(items, kind, l2=l2, label=other)
-    comparison[f"{chosen} with the confidence fitted to '{other}'"] = figures(items, other_cv["picks"], other_cv["conf"], 0.5)
+    other_cv = cross_validate(items, kind, l2=l2, label=OTHER_LABEL)
+    comparison[f"{chosen} with the confidence fitted to '{OTHER_LABEL}'"] = figures(
+        items, other_cv["picks"], other_cv["conf"], 0.5)
     # The first place rule read every place the question names ("Theo Bộ", "trong", "Việt Nam" too).
     from app import answer as app_answer
 

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from eval.answer_data import FOLDS, Item
-from eval.train_answer import (CONFIDENCE_FEATURES, CONFIDENCE_LABEL, L2, choose_threshold, command_line,
-                               confidence_target, figures, fit_platt, fit_selector, gather, git_sha, tradeoff)
+from eval.train_answer import (CONFIDENCE_FEATURES, CONFIDENCE_LABEL, L2, OTHER_LABEL, choose_threshold,
+                               command_line, confidence_target, figures, fit_platt, fit_selector, gather, git_sha,
+                               tradeoff)
 
 LAYERS, TRAINED_LAYERS = 6, 2  # e5-small's first 6 of 12 layers, the last 2 of them trained
 TRAIN_SENTENCES = 8  # the list each question is trained on
@@ -209,9 +210,8 @@ def main(args) -> int:
     comparison = {"answer model alone": figures(items, {r.item.qid: alone[r.item.qid][0] for r in lists}, shifted_alone, 0.5)}
     if held_half is None:
         comparison["with the reader"] = figures(items, picks, shifted, 0.5)
-        other = "correct" if CONFIDENCE_LABEL == "answerable" else "answerable"
-        comparison[f"with the reader, the confidence fitted to '{other}'"] = figures(
-            items, picks, confidences(lists, chosen, label=other)[0], 0.5)
+        comparison[f"with the reader, the confidence fitted to '{OTHER_LABEL}'"] = figures(
+            items, picks, confidences(lists, chosen, label=OTHER_LABEL)[0], 0.5)
     print(json.dumps({"top_1": tops, "cross_validated": comparison}, ensure_ascii=False, indent=1), flush=True)
 
     net = kept if held_half is not None else train(lists, epochs, seed=HALVES, label="all")[0]
@@ -223,7 +223,8 @@ def main(args) -> int:
                 "answer model's best sentences; its confidence and decline threshold",
         "recipe": RECIPE, "base_sha256": base_weights()[2], "layers": LAYERS, "trained_layers": TRAINED_LAYERS,
         "max_tokens": MAX_TOKENS, "top_sentences": TOP_SENTENCES, "weight": WEIGHT, "precision_fitted": precision,
-        "confidence": {"platt": [round(float(x), 6) for x in platt], "threshold": round(threshold, 6), "label": CONFIDENCE_LABEL,
+        "confidence": {"platt": [round(float(x), 6) for x in platt], "threshold": round(threshold, 6),
+                       "label": CONFIDENCE_LABEL,
                        "features": ["combined top", "combined margin", *CONFIDENCE_FEATURES]},
         "training": {"command": command_line(), "git_sha": sha, "datasets": sets, "epochs": epochs,
                      "lr": LR, "head_lr": HEAD_LR, "accumulate": ACCUMULATE, "train_sentences": TRAIN_SENTENCES,

@@ -85,8 +85,8 @@ def test_the_confidence_learns_whether_the_articles_answer():
     from eval.train_answer import CONFIDENCE_LABEL, confidence_target
 
     def item(answers, y):
-        return Item("zalo", "q", "Huyện Mỹ Xuyên thuộc tỉnh nào?", answers, "where", np.zeros((2, 1)), np.array(y),
-                    ["a", "b"], [0, 1], "")
+        return Item("zalo", "q", "Huyện Mỹ Xuyên thuộc tỉnh nào?", answers, "where", np.zeros((2, 1)),
+                    np.array(y), ["a", "b"], [0, 1], "")
 
     answerable, unanswerable = item(["Sóc Trăng"], [0.0, 1.0]), item([], [0.0, 0.0])
     assert confidence_target(answerable, 0, "answerable") and not confidence_target(answerable, 0, "correct")
@@ -94,4 +94,4 @@ def test_the_confidence_learns_whether_the_articles_answer():
     assert not confidence_target(unanswerable, 0, "answerable") and not confidence_target(unanswerable, 0, "correct")
     assert _record()["model"].get("confidence_label", "correct") == CONFIDENCE_LABEL
     reader = json.loads((REPO / "app" / "reader_model.json").read_text(encoding="utf-8"))
-    assert reader["confidence"].get("label", "correct") == CONFIDENCE_LABEL, "retrain the reader: hoidap train-reader"
+    assert reader["confidence"].get("label", "correct") == CONFIDENCE_LABEL, "run hoidap train-reader"
