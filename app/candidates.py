@@ -289,19 +289,19 @@ def candidates(question: ParsedQuestion, passages: list[dict]) -> list[Candidate
         passage_numbers = {t.lstrip("0") for t in passage_tokens | title_tokens if t[0].isdigit()}
         asked_place = title_place(question, title) if question.qtype == "where" else ""
         ranks = passage.get("ranks") or {}
+        score = float(passage.get("score") or 0.0)
         shared = {
             "cov_passage": _weighted(question, passage_tokens),
             "cov_title": _weighted(question, title_tokens),
             "cov_missing": 1.0 - _weighted(question, passage_tokens | title_tokens),
             "rank_0": float(rank == 0), "rank_1": float(rank == 1), "rank_log": math.log1p(rank),
             # a one-passage corpus fuses every score to 0: its top passage still leads (1.0)
-            "rel_score": (float(passage.get("score") or 0.0) / top_score if top_score > 0
-                          else float(float(passage.get("score") or 0.0) >= top_score)),
+            "rel_score": score / top_score if top_score > 0 else float(score >= top_score),
             "bm25_rr": 1.0 / ranks["bm25"] if ranks.get("bm25") else 0.0,
             "dense_rr": 1.0 / ranks["dense"] if ranks.get("dense") else 0.0,
             "article_rr": 1.0 / ranks["article"] if ranks.get("article") else 0.0,
             "in_dense": float(bool(ranks.get("dense"))),
-            "score_diff": float(passage.get("score") or 0.0) - fused[0], **retrieval,
+            "score_diff": score - fused[0], **retrieval,
             "numbers_passage": (sum(n in passage_numbers for n in numbers) / len(numbers)) if numbers else 1.0,
             "places_ok": places_ok, "places_named_ok": named_ok, "year_ok": year_ok, "title_place": float(bool(asked_place)), **qtype_flags,
         }
