@@ -65,7 +65,7 @@ def register(sub, common) -> None:
                        help="huấn luyện bộ đọc (cross-encoder) và độ tin cậy của nó (từ ../shared/benchmarks, ~20 phút)")
     p.add_argument("--out", default="app/reader_model.safetensors", help="the reader's weights; its record goes beside (.json)")
     _training_data_args(p)
-    p.add_argument("--epochs", type=float, default=None, help="passes over the training questions (default 3)")
+    p.add_argument("--epochs", type=float, default=None, help="passes over the training questions (default 1.5)")
     p.add_argument("--hold-half", type=int, default=None, choices=[0, 1],
                    help="write the reader trained without this half of the questions (to measure the user's path on it)")
     p.set_defaults(func=_run_train_reader)
