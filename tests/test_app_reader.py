@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.reader import RECORD_PATH, WEIGHTS_PATH, ReaderError, combine, describe, load_reader, sentence_order
+from eval.train_reader import EPOCHS, TRAIN_SENTENCES
 from tests.conftest import REPO
 
 BENCHMARKS = REPO.parent / "shared" / "benchmarks"
@@ -76,8 +77,6 @@ def test_the_committed_reader_is_small_and_describes_its_training():
     assert size < 10 * 1024 * 1024, "the learned artefacts stay under 10 MB together"
     training = record["training"]
     assert "train-reader" in training["command"] and len(training["git_sha"]) >= 7
-    from eval.train_reader import EPOCHS, TRAIN_SENTENCES
-
     assert (training["train_sentences"], training["epochs"]) == (TRAIN_SENTENCES, EPOCHS), \
         "the committed reader was trained with another recipe than the code's: run hoidap train-reader"
     assert {d["name"] for d in training["datasets"]} == {"zalo_qa_squad2", "vinewsqa-dev", "alqac-legal"}
