@@ -24,7 +24,8 @@ from eval.train_answer import (CONFIDENCE_FEATURES, CONFIDENCE_LABEL, L2, OTHER_
                                command_line, confidence_target, figures, fit_platt, fit_selector, gather, git_sha,
                                tradeoff)
 
-LAYERS, TRAINED_LAYERS = 6, 2  # e5-small's first 6 of 12 layers, the last 2 of them trained
+LAYERS, TRAINED_LAYERS = 6, 2  # e5-small's first 6 of 12 layers, the last 2 of them trained; 8 layers chose
+# as well, 4 and all 12 worse (twentieth session, docs/answers.md)
 # The list each question is trained on. Its first 4 sentences with 3 passes (same time) measured two-half
 # CV top 1 zalo 0.742 → 0.740, vinewsqa 0.636 → 0.642, alqac 0.680 → 0.697, but its refit answered an
 # unanswerable sample question the tests decline (nineteenth session, docs/answers.md): not kept.
@@ -34,6 +35,7 @@ TOP_SENTENCES = 2  # the list the app reads: 8 → 4 → 3 lost 0.000 → 0.002 
 WEIGHT = 1.0  # combined = answer model's logit + WEIGHT × reader's score (0.5–2 measured, 1 best)
 MAX_TOKENS = 128
 EPOCHS, LR, HEAD_LR, WEIGHT_DECAY, ACCUMULATE = 1.5, 5e-5, 1e-3, 0.01, 4
+# (lr 1e-4 chose as well, 2e-4 worse; averaging several seeds' weights gained nothing: twentieth session)
 HALVES = 2
 
 
