@@ -1,6 +1,7 @@
-"""Integrity of eval/gold/samples_fresh_qa.jsonl: 180 questions about the samples written by three
-helper sessions that saw only the articles (not the code, not the first gold set), so that a drifted
-or mistyped line fails CI. Like samples_qa.jsonl it is for regression and measurement, never fitting."""
+"""Integrity of eval/gold/samples_fresh_qa.jsonl (180 questions about the samples by three helper sessions)
+and samples_fresh2_qa.jsonl (50 by a fourth, twenty-first session), all written by sessions that saw only the
+articles (not the code, not the other gold sets), so that a drifted or mistyped line fails CI. Like
+samples_qa.jsonl they are for regression and measurement, never fitting."""
 
 from __future__ import annotations
 
@@ -12,19 +13,22 @@ from pathlib import Path
 from ingest.textnorm import fold_diacritics
 
 ROOT = Path(__file__).resolve().parent.parent
-FRESH = ROOT / "eval" / "gold" / "samples_fresh_qa.jsonl"
+GOLD = ROOT / "eval" / "gold"
 TEXTS = {path.stem: path.read_text(encoding="utf-8") for path in sorted((ROOT / "samples").glob("*.txt"))}
-RECORDS = [json.loads(line) for line in FRESH.read_text(encoding="utf-8").splitlines()]
+FIRST, SECOND = ([json.loads(line) for line in (GOLD / name).read_text(encoding="utf-8").splitlines()]
+                 for name in ("samples_fresh_qa.jsonl", "samples_fresh2_qa.jsonl"))
+RECORDS = FIRST + SECOND
 FIELDS = {"id", "question", "answers", "doc_id", "evidence", "variant", "type"}
 
 
 def test_schema_ids_and_composition():
     assert all(r.keys() == FIELDS for r in RECORDS)
-    assert len({r["id"] for r in RECORDS}) == len(RECORDS) == 180
+    assert len({r["id"] for r in RECORDS}) == len(RECORDS) == 180 + 50
     assert {r["variant"] for r in RECORDS} == {"diacritics", "no_diacritics", "partial_diacritics"}
-    answerable = Counter(bool(r["answers"]) for r in RECORDS)
-    assert answerable[True] == 125 and answerable[False] == 55
-    for letter in "fhk":  # one letter per writer; writers working apart asked a few of the same questions
+    for records, answerable, unanswerable in ((FIRST, 125, 55), (SECOND, 40, 10)):
+        counts = Counter(bool(r["answers"]) for r in records)
+        assert counts[True] == answerable and counts[False] == unanswerable
+    for letter in "fhkm":  # one letter per writer; writers working apart asked a few of the same questions
         folded = [fold_diacritics(r["question"]).lower() for r in RECORDS if r["id"][0] == letter]
         assert len(set(folded)) == len(folded), "no writer asked a question twice, accents aside"
 
