@@ -1,9 +1,9 @@
-"""`hoidap fit-fusion`: fit the fusion weights (dense, whole-article BM25, closest sentence) for the model.
+"""`hoidap fit-fusion`: fit the query adapter and the fusion weights (dense, whole-article BM25, closest
+sentence) for the model, on the shared benchmarks indexed as `hoidap eval` indexes them.
 
-Each shared benchmark is indexed as `hoidap eval` indexes it (same cache), every question's fusion
-signals come from the index's own code (LoadedIndex.signals), and a grid search picks the weights
-with the best mean MRR@10 over the datasets. 5-fold cross-validation reports held-out figures.
-The weights go into index/fusion_weights.json with the data hashes, the command and the git SHA.
+Signals come from the index's own code (LoadedIndex.signals), read through an adapter fitted without
+the question's fold (folds group questions by article), so the grid search chooses weights on signals
+no adapter saw. The artefacts record the data hashes, the command and the git SHA.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from eval.runinfo import _now, git_sha
 
 DEFAULT_SETS = ("vinewsqa-dev", "alqac-legal", "zalo-qa/zalo_qa_squad2.json")
 DENSE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.61, 0.1))
-ARTICLE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.01, 0.1))
+ARTICLE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.51, 0.1))
 SENTENCE_GRID = tuple(round(x, 2) for x in np.arange(0.0, 3.01, 0.25))
 FOLDS = 5
 DEPTH = 50  # what LoadedIndex.retrieve standardises over
@@ -81,17 +81,15 @@ def fit(per_set: dict[str, np.ndarray], grid) -> int:
     return int(np.argmax(means))
 
 
-def cross_validate(per_set: dict[str, np.ndarray], grid, folds: int = FOLDS) -> dict:
+def cross_validate(per_set: dict[str, np.ndarray], grid, fold_of: dict[str, np.ndarray], folds: int = FOLDS) -> dict:
     """Held-out MRR@10/R@10 per dataset: weights fitted on the other folds of every dataset."""
     held = {name: np.zeros((scores.shape[1], 2)) for name, scores in per_set.items()}
     chosen = []
     for fold in range(folds):
-        train = {n: s[:, [q for q in range(s.shape[1]) if q % folds != fold]] for n, s in per_set.items()}
-        best = fit(train, grid)
+        best = fit({n: s[:, fold_of[n] != fold] for n, s in per_set.items()}, grid)
         chosen.append(grid[best])
         for name, scores in per_set.items():
-            test = [q for q in range(scores.shape[1]) if q % folds == fold]
-            held[name][test] = scores[best, test]
+            held[name][fold_of[name] == fold] = scores[best, fold_of[name] == fold]
     return {"per_dataset": {n: {"mrr@10": round(float(h[:, 0].mean()), 4), "recall@10": round(float(h[:, 1].mean()), 4)}
                             for n, h in held.items()},
             "weights_per_fold": [{"dense": d, "article": a, "sentence": w} for d, a, w in chosen]}
@@ -110,62 +108,89 @@ def load_set(path: Path, settings, embedder, data_dir: Path):
     return dataset, index
 
 
+def fitted_record(per_set: dict[str, np.ndarray], grid, fold_of) -> dict:
+    """The best weights on these signals, their figures, the BM25-only and sentence-less rows, and CV."""
+    def at(point):
+        g = grid.index(point)
+        return {n: {"mrr@10": round(float(s[g, :, 0].mean()), 4), "recall@10": round(float(s[g, :, 1].mean()), 4)}
+                for n, s in per_set.items()}
+
+    dense, article, sentence = grid[fit(per_set, grid)]
+    return {"dense": dense, "article": article, "sentence": sentence,
+            "in_sample": at((dense, article, sentence)),
+            "bm25_chunks_only": at((0.0, 0.0, 0.0)),
+            "without_sentence": at(max((p for p in grid if p[2] == 0.0),
+                                       key=lambda p: np.mean([s[grid.index(p), :, 0].mean() for s in per_set.values()]))),
+            "cross_validated": cross_validate(per_set, grid, fold_of)}
+
+
 def main(args) -> int:
     from tqdm import tqdm
 
     from app.config import load_settings
+    from eval.fit_adapter import RECIPE, adapter_set, article_folds, train_adapter
     from index.embed import embedder_for, sha256_file
     from index.fusion import WEIGHTS_FILE
+    from index.query_adapter import ADAPTER_FILE
 
     started, sha = _now(), git_sha(Path(__file__).resolve().parent.parent)
     settings = load_settings(getattr(args, "data_dir", None), getattr(args, "config", None))
     embedder = embedder_for(settings.index)
     root = Path(args.benchmarks)
     grid = [(d, a, w) for d in DENSE_GRID for a in ARTICLE_GRID for w in SENTENCE_GRID]
-    per_set, hashes = {}, {}
+    loaded, hashes, vectors, fold_of = {}, {}, {}, {}
     t0 = time.perf_counter()
     for name in args.sets:
         path = root / name
         dataset, index = load_set(path, settings, embedder, Path(settings.data_dir))
         files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
         hashes[name] = {f.name: sha256_file(f) for f in files}
-        items = []
-        for question in tqdm(dataset.questions, desc=f"{name} · signals", unit="q", file=sys.stderr):
-            if question.relevant_ids:
+        questions = [q for q in dataset.questions if q.relevant_ids]
+        index.query_adapter = None  # the model's own vectors; the adapters below are set per question
+        loaded[name] = (index, questions)
+        vectors[name] = adapter_set(index, questions)
+        fold_of[name] = article_folds([q.relevant_ids for q in questions], FOLDS)
+
+    def signals(label: str, adapter_of) -> dict[str, np.ndarray]:
+        per_set = {}
+        for name, (index, questions) in loaded.items():
+            items = []
+            for i, question in enumerate(tqdm(questions, desc=f"{name} · {label}", unit="q", file=sys.stderr)):
+                index.query_adapter = adapter_of(name, i)
                 docs, matrix = question_signals(index, question.question)
                 items.append((docs, matrix, set(question.relevant_ids)))
-        per_set[name] = grid_scores(items, grid)
-        print(f"hoidap fit-fusion: {name}: {len(items)} questions", file=sys.stderr)
-    best = fit(per_set, grid)
-    dense, article, sentence = grid[best]
+            per_set[name] = grid_scores(items, grid)
+        return per_set
 
-    def at(point):
-        g = grid.index(point)
-        return {n: {"mrr@10": round(float(s[g, :, 0].mean()), 4), "recall@10": round(float(s[g, :, 1].mean()), 4)}
-                for n, s in per_set.items()}
-
-    record = {
-        "dense": dense, "article": article, "sentence": sentence,
+    without = signals("signals", lambda name, i: None)
+    every = {name: np.ones(len(questions), dtype=bool) for name, (_, questions) in loaded.items()}
+    adapters = []
+    for fold in tqdm(range(FOLDS), desc="query adapter · folds", file=sys.stderr):
+        adapters.append(train_adapter(vectors, {n: fold_of[n] != fold for n in loaded}))
+    held_out = signals("signals through the other folds' adapter", lambda name, i: adapters[fold_of[name][i]])
+    adapter = train_adapter(vectors, every)
+    out = Path(args.out) if args.out else WEIGHTS_FILE
+    adapter.save(out.with_name(ADAPTER_FILE))
+    record = fitted_record(held_out, grid, fold_of) | {
+        "query_adapter": {"file": ADAPTER_FILE, "sha256": adapter.sha256, "recipe": RECIPE,
+                          "questions": {n: int(m.sum()) for n, m in every.items()}},
+        "without_adapter": fitted_record(without, grid, fold_of),
         "fitted_on": hashes,
-        "in_sample": at((dense, article, sentence)),
-        "bm25_chunks_only": at((0.0, 0.0, 0.0)),
-        "without_sentence": at(max((p for p in grid if p[2] == 0.0),
-                                   key=lambda p: np.mean([s[grid.index(p), :, 0].mean() for s in per_set.values()]))),
-        "cross_validated": cross_validate(per_set, grid),
-        "objective": "mean over datasets of article-level MRR@10 (grid search)",
+        "objective": "mean over datasets of article-level MRR@10 (grid search) on signals read through an "
+                     "adapter fitted without the question's fold; folds group questions by relevant article",
         "grid": {"dense": list(DENSE_GRID), "article": list(ARTICLE_GRID), "sentence": list(SENTENCE_GRID)},
         "embedding_model": embedder.info.to_dict(),
         "command": " ".join(["hoidap", *sys.argv[1:]]),
         "git_sha": sha, "started_at": started, "finished_at": _now(),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    out = Path(args.out) if args.out else WEIGHTS_FILE
     artefact = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     artefact.setdefault("method", "zscore")
     artefact.setdefault("models", {})[embedder.info.name] = record
     out.write_text(json.dumps(artefact, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: record[k] for k in ("dense", "article", "sentence", "in_sample", "bm25_chunks_only",
-                                             "without_sentence", "cross_validated")},
-                     ensure_ascii=False, indent=1))
-    print(f"hoidap fit-fusion: wrote {out}", file=sys.stderr)
+    summary = {k: record[k] for k in ("dense", "article", "sentence", "in_sample", "cross_validated")}
+    summary["without_adapter"] = {k: record["without_adapter"][k] for k in ("dense", "article", "sentence",
+                                                                            "cross_validated")}
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    print(f"hoidap fit-fusion: wrote {out} and {out.with_name(ADAPTER_FILE)}", file=sys.stderr)
     return 0

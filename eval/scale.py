@@ -200,6 +200,7 @@ class ScaleIndex(LoadedIndex):
         self.retrieval, self._restorer, self.reranker = retrieval, None, None
         self.articles, self._rows = None, None  # no whole-article field: one synthetic article per chunk
         self.sentences, self._query_vector = None, None  # no sentence vectors (the answer stage is not measured)
+        self.query_adapter = None  # fitted per real model; the synthetic vectors have none
         self.rss_mb = {"start": _rss_mb()}  # what each part adds to resident memory when opened
         self.vector_store = open_store(folder, self.manifest, retrieval)
         self.rss_mb["faiss"] = _rss_mb() - self.rss_mb["start"]

@@ -217,6 +217,10 @@ def build_index(
         vector_index = _write_vector_index(tmp, records, by_id, vectors, embedder, settings)
         vector_index["embedded_with"] = embedded_with  # the engine, or torch for a bulk (index/bulk_embed.py)
         _write_bm25(tmp, records, by_id, settings.bm25_tokenizer)
+        if weights.adapter:
+            from index.query_adapter import copy_packaged
+
+            copy_packaged(tmp, weights.adapter)
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for article in articles:
                 fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")

@@ -31,9 +31,11 @@ class FusionWeights:
     dense: float
     article: float
     sentence: float = 0.0  # builds from before the sentence signal: 0
+    adapter: str = ""  # sha256 of the query adapter the weights were fitted with; "" = none (index/query_adapter.py)
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "dense": self.dense, "article": self.article, "sentence": self.sentence}
+        record = {"method": self.method, "dense": self.dense, "article": self.article, "sentence": self.sentence}
+        return record | ({"adapter": self.adapter} if self.adapter else {})
 
 
 @lru_cache(maxsize=1)
@@ -46,12 +48,17 @@ def fitted_weights() -> dict:
 
 
 def weights_for(model_name: str, settings) -> FusionWeights:
-    """The weights an index is built with: configured values win, then the fitted ones for the model."""
+    """The weights an index is built with: configured values win, then the fitted ones for the model
+    (those fitted with its query adapter, or without one when `query_adapter` is off)."""
     fitted = fitted_weights().get("models", {}).get(model_name, UNFITTED)
+    adapter = fitted.get("query_adapter", {}).get("sha256", "")
+    if adapter and not settings.query_adapter:
+        fitted, adapter = fitted.get("without_adapter", fitted), ""
     dense = settings.dense_weight if settings.dense_weight is not None else fitted.get("dense", UNFITTED["dense"])
     article = settings.article_weight if settings.article_weight is not None else fitted.get("article", 0.0)
     sentence = settings.sentence_weight if settings.sentence_weight is not None else fitted.get("sentence", 0.0)
-    return FusionWeights(settings.fusion, float(dense), float(article), float(sentence))
+    return FusionWeights(settings.fusion, float(dense), float(article), float(sentence),
+                         adapter if settings.fusion == "zscore" else "")
 
 
 def zscores(values: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -80,6 +80,19 @@ class LoadedIndex:
         # None for builds from before sentence vectors, or built without them.
         self.sentences = open_sentence_vectors(folder, manifest.sentences)
         self._query_vector: tuple[str, list[float]] | None = None
+        self.query_adapter = self._open_adapter()
+
+    def _open_adapter(self):
+        """The query adapter the build's weights were fitted with (None for builds without one)."""
+        from index.query_adapter import ADAPTER_FILE, load_adapter
+
+        if not self.fusion.adapter:
+            return None
+        try:
+            return load_adapter(self.folder / ADAPTER_FILE, self.fusion.adapter)
+        except ValueError as exc:
+            raise IndexMismatch(f"Bộ chuyển câu hỏi (query adapter) của chỉ mục hỏng: {exc}. "
+                                "Chạy `hoidap ingest --rebuild` để dựng lại.") from exc
 
     def document_frequency(self, folded_term: str) -> tuple[int, int]:
         """(chunks containing the accent-folded term, all chunks): for weighting question terms."""
@@ -153,7 +166,7 @@ class LoadedIndex:
 
         fetch = depth if allowed_ids is None else min(len(self.node_ids), depth * 10)
         result = self.vector_store.query(
-            VectorStoreQuery(query_embedding=self.query_embedding(query), similarity_top_k=fetch))
+            VectorStoreQuery(query_embedding=self.retrieval_vector(query), similarity_top_k=fetch))
         if result.nodes:  # stores that keep the nodes (Qdrant) return them; FAISS returns its row ids
             rows = [self.row_of(node.node_id) for node in result.nodes]
         else:  # FAISS rows are the build's chunk order (node_ids.json)
@@ -175,6 +188,12 @@ class LoadedIndex:
             memo = self._query_vector = (query, self.embedder.get_query_embedding(query))
         return memo[1]
 
+    def retrieval_vector(self, query: str) -> list[float]:
+        """The question's vector as retrieval reads it: through the build's query adapter, if any. The
+        answer stage keeps the model's own (query_embedding), which its models were trained on."""
+        vector = self.query_embedding(query)
+        return vector if self.query_adapter is None else self.query_adapter(vector).tolist()
+
     def node_id_of(self, row_id: str) -> str:
         """The node id llama-index recorded for a vector store's row id when the build added it."""
         return self.vector_index.index_struct.nodes_dict[row_id]
@@ -184,7 +203,7 @@ class LoadedIndex:
         """How this build fuses: recorded at build time; builds from before score fusion used RRF."""
         record = self.manifest.fusion or {"method": "rrf", "dense": self.manifest.dense_weight, "article": 0.0}
         return fusion.FusionWeights(record["method"], float(record["dense"]), float(record["article"]),
-                                    float(record.get("sentence", 0.0)))
+                                    float(record.get("sentence", 0.0)), record.get("adapter", ""))
 
     # -- fused -------------------------------------------------------------------------------
     def retrieve(self, query: str, k: int = 5, mode: str = "hybrid", doc_ids: set[str] | None = None,
@@ -269,7 +288,7 @@ class LoadedIndex:
         if "sentence" in names and mode == "hybrid" and self.sentences is not None:
             # No candidates of its own: it re-scores the others' by their closest sentence, standardised
             # over the best `depth` of them.
-            vector = self.query_embedding(model_query)
+            vector = self.retrieval_vector(model_query)
             signals.append(Signal("sentence", 1.0, lambda rows: self.sentences.best(rows, vector),
                                   np.zeros(0, dtype=np.int64), None, reference_depth=depth))
         return signals

@@ -81,6 +81,12 @@ class IndexSettings:
         "Weight, in the zscore fusion, of the question's cosine to a candidate chunk's closest sentence "
         "(needs sentence_vectors). None = the fitted value.",
     )
+    query_adapter: bool = setting(
+        True,
+        "Read questions through the query adapter `hoidap fit-fusion` fitted for the model (index/query_adapter.py: "
+        "a linear map towards answering passages) in the zscore fusion's dense and sentence signals; off = the "
+        "model's own vectors and the weights fitted without it.",
+    )
     rrf_k: int = setting(60, "Reciprocal-rank-fusion constant (fusion = rrf).")
     vector_store: str = setting(
         "faiss", "Vector store behind llama-index: faiss (embedded, in the index folder) or qdrant (see qdrant_*)."

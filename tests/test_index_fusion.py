@@ -58,7 +58,7 @@ def test_the_fitted_artefact_records_its_data_command_and_sha():
                 path = path if path.is_file() else path / file
                 if path.exists():  # ../shared beside the repository, as in CI
                     assert sha256_file(path) == digest, path
-        assert 0 <= record["dense"] <= 1.6 and 0 <= record["article"] <= 1.0
+        assert 0 <= record["dense"] <= 1.6 and 0 <= record["article"] <= 1.5
 
 
 def test_the_grid_search_scores_every_point_as_the_one_article_ranking_does():

@@ -82,7 +82,7 @@ def test_approximate_faiss_through_llama_index_and_query_time_settings(tmp_path)
     embedder = load_embedder("default")
     exact = replace(settings.retrieval, faiss_refine_factor=10_000)  # query time only: no rebuild asked for
     index = open_index(settings.data_dir, embedder, settings.index, exact)
-    vectors = embedder.encode([OCOP], is_query=True)
+    vectors = np.asarray([index.retrieval_vector(OCOP)], dtype=np.float32)  # through the query adapter
     flat, _ = build_faiss_index(index.vector_index.vector_store.client.reconstruct_n(0, manifest.n_chunks), "flat")
     _, want = flat.search(vectors, 5)
     got = index.dense_ranking(OCOP, 5)
