@@ -90,3 +90,17 @@ def test_a_build_keeps_its_adapter_and_a_damaged_one_asks_for_a_rebuild(sample_s
     QueryAdapter(np.zeros((384, 384))).save(current_build(copy) / ADAPTER_FILE)
     with pytest.raises(IndexMismatch, match="ingest --rebuild"):
         open_index(copy, e5_embedder, sample_settings.index, sample_settings.retrieval)
+
+
+def test_the_answer_models_train_on_retrieval_without_the_adapter_fitted_on_their_questions(tmp_path, e5_embedder):
+    from app.config import load_settings
+    from eval.answer_data import retrieve_rows
+    from tests.test_eval_onepath import _beir
+
+    dataset, _ = _beir(tmp_path / "dataset")
+    settings = load_settings(data_dir=tmp_path / "data", env={})
+    assert fusion.weights_for(E5, settings.index).adapter  # what `hoidap eval` and the app would use
+    rows, info = retrieve_rows(dataset, settings, e5_embedder, "hybrid", None)
+    assert rows and "adapter" not in info["index_fusion"]
+    without = fusion.fitted_weights()["models"][E5]["without_adapter"]
+    assert info["index_fusion"]["sentence"] == without["sentence"]
