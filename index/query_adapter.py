@@ -40,7 +40,7 @@ def load_adapter(path: Path, sha256: str) -> QueryAdapter:
     """The adapter at `path`, checked against the hash its fusion record names (ValueError otherwise)."""
     try:
         adapter = QueryAdapter(np.load(path, allow_pickle=False))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         raise ValueError(f"{path} không đọc được ({type(exc).__name__})") from exc
     if adapter.sha256 != sha256:
         raise ValueError(f"{path} không khớp bản ghi (sha256 {adapter.sha256[:12]}…, cần {sha256[:12]}…)")

@@ -28,9 +28,10 @@ def test_an_adapter_whose_bytes_changed_is_refused(tmp_path):
     QueryAdapter(np.eye(3) * 0.2).save(tmp_path / ADAPTER_FILE)
     with pytest.raises(ValueError, match="không khớp"):
         load_adapter(tmp_path / ADAPTER_FILE, adapter.sha256)
-    (tmp_path / ADAPTER_FILE).write_bytes(b"not numpy")
-    with pytest.raises(ValueError, match="không đọc được"):
-        load_adapter(tmp_path / ADAPTER_FILE, adapter.sha256)
+    for damaged in (b"not numpy", b""):
+        (tmp_path / ADAPTER_FILE).write_bytes(damaged)
+        with pytest.raises(ValueError, match="không đọc được"):
+            load_adapter(tmp_path / ADAPTER_FILE, adapter.sha256)
 
 
 def test_the_packaged_adapter_is_the_one_the_fitted_weights_name():
