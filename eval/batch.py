@@ -11,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
+from eval.corpus import articles_from_passages
 from eval.run import EXIT_OK, EXIT_USAGE, UsageError, _load_dataset
+from eval.specificity import label_specificity
 
 
 def write_questions(dataset, path: Path) -> int:
@@ -53,6 +55,8 @@ def main(args) -> int:
         if not args.answers:
             raise UsageError("name the `ask --batch` output to score, or --write-questions FILE")
         pairs = match_answers(dataset.questions, read_answers(Path(args.answers)))
+        if dataset.passages is not None:  # the articles the answers were asked over, as ingest reads them
+            label_specificity(dataset.questions, articles_from_passages(dataset.passages, dataset.path))
     except UsageError as exc:
         print(f"hoidap eval-batch: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from eval.metrics import (DEFAULT_KS, answered_correctly, breakdown, confidence_of, contains_answer, records_curve,
                           summarize)
+from eval.specificity import FIELD as SPECIFICITY
 
 TEXT_LIMIT = 200  # chars of passage text kept per ranked item in per_query.jsonl
 TEXT_RANKS = 3  # only the first ranks keep text: hits, ids and scores suffice to recompute metrics
@@ -295,7 +296,7 @@ def render_markdown(results: dict[str, list[dict]], metrics: dict, run_info: dic
 
 
 def write_report(out_dir, results: dict[str, list[dict]], run_info: dict,
-                 breakdown_fields=("variant", "type", "question_type")) -> dict:
+                 breakdown_fields=("variant", "type", "question_type", SPECIFICITY)) -> dict:
     """Write every report file into out_dir (created if needed) and return the metrics dict."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from eval import naive
 from eval.corpus import EVAL_CACHE, UsageError, corpus_hash, ensure_index, load_corpus
 from eval.records import Hit, Outcome, make_record, outcome_of
 from eval.runinfo import _now, git_sha, library_versions
+from eval.specificity import label_specificity
 
 OUR_RETRIEVERS = ("hybrid", "bm25", "dense")
 NAIVE, NAIVE_OVER = naive.NAME, naive.OVER
@@ -207,6 +208,7 @@ def _run(args) -> int:
         raise UsageError(str(exc)) from exc
     data_dir = Path(settings.data_dir)
     articles, corpus_info = load_corpus(dataset, getattr(args, "corpus", None))
+    label_specificity(dataset.questions, articles)
 
     from app.qa import QAService
     from index.embed import ModelUnavailable, embedder_for

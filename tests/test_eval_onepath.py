@@ -140,6 +140,11 @@ def test_eval_ranks_as_ingested_files_and_ask_batch(tmp_path, config, capsys, ma
     scored = json.loads((batch_out / "metrics.json").read_text(encoding="utf-8"))["ask-batch"]["retrieval"]
     for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
         assert scored[key] == measured[key], key
+    # Both report the questions by how much they name their article, over the same passages.
+    by_eval = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["hybrid"]["breakdown"]["specificity"]
+    by_batch = json.loads((batch_out / "metrics.json").read_text(encoding="utf-8"))["ask-batch"]["breakdown"]["specificity"]
+    assert by_eval and {g: (s["n"], s["retrieval"]) for g, s in by_eval.items()} == {
+        g: (s["n"], s["retrieval"]) for g, s in by_batch.items()}
 
     # Known answers (BM25 is deterministic): the lines the cleaner used to drop are indexed and found.
     bm25_first = {r["id"]: r["ranked"][0]["id"] for r in records if r["retriever"] == "bm25"}
